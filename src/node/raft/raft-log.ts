@@ -187,8 +187,8 @@ export class RaftLog {
   }
 
   /** Drop entries up to `index`, which must be applied and durable, keeping `data` as its image. */
-  compact(index: number, data: Uint8Array): void {
-    if (index <= this.snap.meta.index) return;
+  compact(index: number, data: Uint8Array): boolean {
+    if (index <= this.snap.meta.index) return false;
     if (index > this.applied || index > this.stableIndex()) {
       throw new RaftInvariantError(
         `cannot compact to ${index}: applied ${this.applied}, durable ${this.stableIndex()}`,
@@ -198,6 +198,7 @@ export class RaftLog {
     this.log = this.log.slice(index - this.snap.meta.index);
     this.confPoints = this.confPoints.filter((p) => p.index > index);
     this.snap = { meta, data };
+    return true;
   }
 
   // --- what the host must persist and apply -------------------------------------------------

@@ -203,8 +203,14 @@ export class RaftNode {
     return { ok: true };
   }
 
-  compact(index: number, data: Uint8Array): void {
-    this.raftLog.compact(index, data);
+  /**
+   * Drops the log up to `index` (applied and durable), keeping `data` as the state-machine image
+   * at `index` for followers that fall behind. Returns false, changing nothing, when the core
+   * already holds a snapshot at or past `index` (say, one just received from the leader): the
+   * host must then not compact its own storage either.
+   */
+  compact(index: number, data: Uint8Array): boolean {
+    return this.raftLog.compact(index, data);
   }
 
   step(m: Message): void {

@@ -1,0 +1,95 @@
+/**
+ * A member's durable storage: what survives a crash. The host writes it exactly as the Ready
+ * contract says (snapshot, then entries replacing the stored log from the first one's index,
+ * then hard state), and a restart builds the new RaftNode from nothing else.
+ */
+import type { Config, Entry, HardState, RestartState, Snapshot } from "../../src/node/raft/types.js";
+import { PropertyViolation } from "./checker.js";
+
+export class Disk {
+  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  snapshot: Snapshot;
+  /** Contiguous from snapshot.meta.index + 1. */
+  private entries: Entry[] = [];
+
+  /** A brand new member: an empty log whose snapshot at index 0 carries the initial configuration. */
+  constructor(config: Config, emptyImage: Uint8Array) {
+    this.snapshot = { meta: { index: 0, term: 0, config }, data: emptyImage };
+  }
+
+  get firstIndex(): number {
+    return this.snapshot.meta.index + 1;
+  }
+
+  get lastIndex(): number {
+    return this.snapshot.meta.index + this.entries.length;
+  }
+
+  get lastTerm(): number {
+    return this.entries[this.entries.length - 1]?.term ?? this.snapshot.meta.term;
+  }
+
+  /** The configuration a restart would have: that of the last stored conf entry, or the snapshot's. */
+  get config(): Config {
+    for (let k = this.entries.length - 1; k >= 0; k--) {
+      const e = this.entries[k];
+      if (e?.type === "confChange") return e.config;
+    }
+    return this.snapshot.meta.config;
+  }
+
+  termAt(index: number): number | undefined {
+    const meta = this.snapshot.meta;
+    if (index === meta.index) return meta.term;
+    if (index < meta.index || index > this.lastIndex) return undefined;
+    return this.entries[index - meta.index - 1]?.term;
+  }
+
+  /** A snapshot from the leader replaces the whole stored log (the core dropped its log too). */
+  installSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    this.entries = [];
+  }
+
+  /** Entries replace the stored log from entries[0].index on; they must attach to what is stored. */
+  writeEntries(entries: readonly Entry[]): void {
+    const first = entries[0];
+    if (first === undefined) return;
+    if (first.index <= this.snapshot.meta.index || first.index > this.lastIndex + 1) {
+      throw new PropertyViolation(
+        "ready contract",
+        `entries from ${first.index} do not attach to the stored log [${this.firstIndex}, ${this.lastIndex}]`,
+      );
+    }
+    this.entries.length = first.index - this.firstIndex;
+    let expected = first.index;
+    for (const e of entries) {
+      if (e.index !== expected) {
+        throw new PropertyViolation(
+          "ready contract",
+          `ready entries skip from ${expected - 1} to ${e.index}`,
+        );
+      }
+      this.entries.push(e);
+      expected++;
+    }
+  }
+
+  /** The host compacted: the snapshot is the new base and the entries it covers are dropped. */
+  compact(snapshot: Snapshot): void {
+    const drop = snapshot.meta.index - this.snapshot.meta.index;
+    if (drop <= 0) return;
+    this.entries = this.entries.slice(drop);
+    this.snapshot = snapshot;
+  }
+
+  restartState(): RestartState {
+    // The core may keep the array it is given; ours is mutated in place by later writes.
+    return {
+      hardState: this.hardState,
+      snapshot: this.snapshot,
+      entries: this.entries.slice(),
+      applied: this.snapshot.meta.index,
+    };
+  }
+}

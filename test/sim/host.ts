@@ -1,0 +1,386 @@
+/**
+ * A simulated host for one member: it drives a RaftNode exactly as the Ready contract says
+ * (persist, then send, then apply and serve reads, then advance), keeps its "disk", compacts
+ * now and then, and crashes (losing everything but the disk) and restarts on demand.
+ *
+ * It is also where observations come from: after every call into the core it looks at role,
+ * term and commit index and reports changes to the checker, and it reports every stored entry,
+ * applied entry, acknowledged write and served read.
+ */
+import type { RaftNode } from "../../src/node/raft/raft.js";
+import type {
+  ConfChange,
+  Entry,
+  Message,
+  NodeId,
+  ProposeResult,
+  RaftOptions,
+  ReadState,
+  Ready,
+  RequestResult,
+  RestartState,
+  Role,
+} from "../../src/node/raft/types.js";
+import { type Checker, PropertyViolation } from "./checker.js";
+import type { Disk } from "./disk.js";
+import { memberRandomSource, type Random } from "./random.js";
+import { encodePayload, StateMachine } from "./state-machine.js";
+import type { Stats } from "./stats.js";
+import type { Trace } from "./trace.js";
+import { describeEntry } from "./trace.js";
+
+/** Builds the member under test; the broken variants plug in here. */
+export type MemberFactory = (options: RaftOptions, state: RestartState) => RaftNode;
+
+/** Core options shared by all members of a run (id and random are per member). */
+export type CoreOptions = Omit<RaftOptions, "id" | "random">;
+
+/** What a host needs from the simulation around it. */
+export interface HostEnv {
+  readonly seed: number;
+  readonly checker: Checker;
+  readonly trace: Trace;
+  readonly random: Random;
+  readonly stats: Stats;
+  readonly factory: MemberFactory;
+  readonly core: CoreOptions;
+  /** Compact once this many entries are applied beyond the snapshot. */
+  readonly compactEvery: number;
+  /** Chance that persisting a ready takes a while, during which the core keeps stepping. */
+  readonly asyncPersistChance: number;
+  now(): number;
+  send(message: Message): void;
+  leaderElected(host: SimHost): void;
+  leaderCommitted(host: SimHost): void;
+  confApplied(host: SimHost, entry: Entry): void;
+}
+
+export class SimHost {
+  private node: RaftNode | undefined;
+  private sm: StateMachine;
+  private incarnation = 0;
+  private role: Role = "follower";
+  private term = 0;
+  private commit = 0;
+  /** Accepted proposals by index, until an entry is applied there. */
+  private readonly proposals = new Map<number, { term: number; payload: string }>();
+  /** Reads accepted by the core whose read state has not come back yet. */
+  private readonly reads = new Set<string>();
+  /** Read states waiting for the applied index to reach theirs. */
+  private waiting: ReadState[] = [];
+  /** A ready being persisted asynchronously, finished at `at`. */
+  private persisting: { ready: Ready; at: number } | undefined;
+  /**
+   * Set by the fault injector during one call into the core: the host crashes after persisting
+   * the next ready that holds entries and before sending its messages (so the entries are on
+   * this member's disk and nowhere else).
+   */
+  crashBeforeSend = false;
+
+  constructor(
+    readonly id: NodeId,
+    readonly disk: Disk,
+    private readonly env: HostEnv,
+  ) {
+    this.sm = StateMachine.restore(disk.snapshot.data);
+  }
+
+  get alive(): boolean {
+    return this.node !== undefined;
+  }
+
+  /** The live core, for the workload's and the liveness check's introspection. */
+  get raft(): RaftNode | undefined {
+    return this.node;
+  }
+
+  get stateMachine(): StateMachine {
+    return this.sm;
+  }
+
+  /** Starts (or restarts) the member from its disk; the state machine is the snapshot image. */
+  start(): void {
+    const state = this.disk.restartState();
+    this.sm = StateMachine.restore(state.snapshot.data);
+    this.incarnation++;
+    const random = memberRandomSource(this.env.seed, this.id, this.incarnation);
+    const node = this.env.factory({ ...this.env.core, id: this.id, random }, state);
+    this.node = node;
+    this.proposals.clear();
+    this.reads.clear();
+    this.waiting = [];
+    this.persisting = undefined;
+    this.env.checker.stateRestored(this.id, state.applied, this.sm);
+    this.role = node.role;
+    this.term = node.term;
+    this.commit = node.commitIndex;
+    this.note(
+      `${this.incarnation === 1 ? "start" : "restart"} n${this.id} term=${node.term} vote=${node.vote} ` +
+        `commit=${node.commitIndex} log=[${node.firstIndex - 1}|${node.lastIndex}]`,
+    );
+    this.drain();
+  }
+
+  /** Everything not on the disk is lost: the core, the state machine, the clients' pending requests. */
+  crash(): void {
+    if (!this.node) return;
+    if (this.role === "leader") this.env.checker.leaderGone(this.id);
+    this.node = undefined;
+    this.persisting = undefined;
+    this.proposals.clear();
+    for (const context of this.reads) this.env.checker.readAbandoned(context);
+    for (const rs of this.waiting) this.env.checker.readAbandoned(rs.context);
+    this.reads.clear();
+    this.waiting = [];
+    this.env.stats.crashes++;
+    this.note(`crash n${this.id}`);
+  }
+
+  // --- inputs (each is followed by observing the core and handling its ready) ----------------
+
+  tick(): void {
+    this.input((node) => node.tick());
+  }
+
+  deliver(message: Message): void {
+    this.input((node) => node.step(message));
+  }
+
+  propose(payload: string): ProposeResult | undefined {
+    const result = this.input((node) => node.propose(encodePayload(payload)));
+    // The host may have crashed before sending (a fault): then no client hears back.
+    if (result?.ok && this.node) this.proposals.set(result.index, { term: result.term, payload });
+    if (result) this.note(`propose ${payload} at n${this.id}: ${describeResult(result)}`);
+    return result;
+  }
+
+  proposeConfChange(change: ConfChange): ProposeResult | undefined {
+    const result = this.input((node) => node.proposeConfChange(change));
+    if (result) this.note(`conf ${change.type} n${change.node} at n${this.id}: ${describeResult(result)}`);
+    return result;
+  }
+
+  readIndex(context: string): RequestResult | undefined {
+    const result = this.input((node) => {
+      // Registered before the call: a lone leader may release the read inside it.
+      this.env.checker.readRequested(this.id, context);
+      return node.readIndex(context);
+    });
+    if (result?.ok) this.reads.add(context);
+    else this.env.checker.readAbandoned(context);
+    if (result) this.note(`read ${context} at n${this.id}: ${describeResult(result)}`);
+    return result;
+  }
+
+  transferLeader(target: NodeId): RequestResult | undefined {
+    const result = this.input((node) => node.transferLeader(target));
+    if (result) this.note(`transfer n${this.id}->n${target}: ${describeResult(result)}`);
+    return result;
+  }
+
+  /** Finishes an asynchronous persist that is due, then handles whatever is ready. */
+  poll(now: number): void {
+    if (this.persisting && this.persisting.at <= now) {
+      const { ready } = this.persisting;
+      this.persisting = undefined;
+      this.handleReady(ready);
+      this.drain();
+    }
+  }
+
+  private input<T>(call: (node: RaftNode) => T): T | undefined {
+    const node = this.node;
+    if (!node) return undefined;
+    try {
+      const result = call(node);
+      this.observe();
+      this.drain();
+      return result;
+    } finally {
+      this.crashBeforeSend = false;
+    }
+  }
+
+  // --- the ready loop --------------------------------------------------------------------------
+
+  private drain(): void {
+    const node = this.node;
+    while (node && this.node === node && !this.persisting && node.hasReady()) {
+      const ready = node.ready();
+      if (this.env.random.chance(this.env.asyncPersistChance)) {
+        this.persisting = { ready, at: this.env.now() + this.env.random.between(1, 8) };
+        return;
+      }
+      this.handleReady(ready);
+    }
+  }
+
+  private handleReady(ready: Ready): void {
+    const node = this.node;
+    if (!node) return;
+    // 1. Persist: snapshot, entries (replacing the stored log from the first one), hard state.
+    if (ready.snapshot) this.disk.installSnapshot(ready.snapshot);
+    const first = ready.entries[0];
+    if (first) {
+      this.disk.writeEntries(ready.entries);
+      this.env.checker.entriesStored(this.id, ready.entries, this.disk.termAt(first.index - 1) ?? 0);
+    }
+    if (ready.hardState) this.disk.hardState = ready.hardState;
+    if (this.crashBeforeSend && first) {
+      const rest = ready.entries.length > 1 ? ` and ${ready.entries.length - 1} more` : "";
+      this.note(`n${this.id} persisted ${describeEntry(first)}${rest}, crashes before sending`);
+      this.crash();
+      return;
+    }
+    // 2. Send.
+    for (const m of ready.messages) {
+      if (m.type === "snapshot") this.env.stats.snapshotsSent++;
+      this.env.send(m);
+    }
+    // 3. Apply the snapshot, then the committed entries, then serve the reads that are due.
+    if (ready.snapshot) {
+      const { meta, data } = ready.snapshot;
+      this.installSnapshot(meta.index, meta.term, data);
+    }
+    for (const entry of ready.committedEntries) this.apply(entry);
+    for (const rs of ready.readStates) {
+      if (this.reads.delete(rs.context)) this.waiting.push(rs);
+    }
+    this.serveReads();
+    // 4. Advance.
+    node.advance(ready);
+    this.observe();
+    if (!this.persisting && !node.hasReady()) this.checkDurable(node);
+    this.maybeCompact(node);
+  }
+
+  private installSnapshot(index: number, term: number, data: Uint8Array): void {
+    this.sm = StateMachine.restore(data);
+    this.env.checker.stateRestored(this.id, index, this.sm);
+    // Proposals the snapshot covers have an unknown fate: their clients time out.
+    for (const at of this.proposals.keys()) if (at <= index) this.proposals.delete(at);
+    this.note(`n${this.id} installs snapshot at (${index},${term})`);
+  }
+
+  private apply(entry: Entry): void {
+    this.env.checker.applied(this.id, entry);
+    this.sm.apply(entry);
+    const proposal = this.proposals.get(entry.index);
+    if (proposal) {
+      this.proposals.delete(entry.index);
+      if (proposal.term === entry.term) {
+        this.env.checker.writeAcknowledged(this.id, proposal.payload, entry);
+        this.env.stats.acknowledged++;
+        this.note(`n${this.id} acknowledges ${proposal.payload} at ${entry.index}@${entry.term}`);
+      } else {
+        this.env.stats.lost++;
+        this.note(`n${this.id} lost ${proposal.payload}: ${describeEntry(entry)} applied at its index`);
+      }
+    }
+    if (entry.type === "confChange") {
+      this.note(
+        `n${this.id} applies ${describeEntry(entry)} -> voters=[${entry.config.voters}] learners=[${entry.config.learners}]`,
+      );
+      this.env.confApplied(this, entry);
+    }
+  }
+
+  private serveReads(): void {
+    if (this.waiting.length === 0) return;
+    const applied = this.sm.appliedIndex;
+    const still: ReadState[] = [];
+    for (const rs of this.waiting) {
+      if (rs.index <= applied) {
+        this.note(`n${this.id} serves read ${rs.context} (read index ${rs.index}, applied ${applied})`);
+        this.env.checker.readServed(this.id, rs.context, this.sm);
+        this.env.stats.readsServed++;
+      } else {
+        still.push(rs);
+      }
+    }
+    this.waiting = still;
+  }
+
+  private maybeCompact(node: RaftNode): void {
+    const applied = this.sm.appliedIndex;
+    if (this.persisting || applied - this.disk.snapshot.meta.index < this.env.compactEvery) return;
+    const data = this.sm.serialize();
+    // A snapshot from the leader that arrived while a ready was being persisted is newer than
+    // our applied index and not yet handed out: the core then ignores the compaction, and so do we.
+    if (!node.compact(applied, data)) return;
+    this.disk.compact({ meta: node.snapshotMeta, data });
+    this.env.stats.compactions++;
+  }
+
+  // --- observation -----------------------------------------------------------------------------
+
+  /** Reports role, term and commit changes; called after every call into the core. */
+  private observe(): void {
+    const node = this.node;
+    if (!node) return;
+    const { role, term } = node;
+    if (role !== this.role || term !== this.term) {
+      if (this.role === "leader") this.env.checker.leaderGone(this.id);
+      this.role = role;
+      this.term = term;
+      this.note(`n${this.id} ${role === "leader" ? "becomes leader" : role} term=${term}`);
+      if (role === "leader") {
+        this.env.stats.elections++;
+        this.env.checker.leaderElected(this.id, term, node);
+        this.env.leaderElected(this);
+      } else if (role !== "follower" && !node.config.voters.includes(this.id)) {
+        throw new PropertyViolation(
+          "membership",
+          `n${this.id} campaigns (${role}) but is not a voter of its configuration ` +
+            `voters=[${node.config.voters}] learners=[${node.config.learners}]`,
+        );
+      }
+    }
+    const commit = node.commitIndex;
+    if (commit !== this.commit) {
+      if (commit < this.commit) {
+        throw new PropertyViolation(
+          "state machine safety",
+          `n${this.id}'s commit index went back from ${this.commit} to ${commit}`,
+        );
+      }
+      this.env.checker.commitAdvanced(this.id, term, this.commit, commit, node);
+      this.commit = commit;
+      if (role === "leader") this.env.leaderCommitted(this);
+    }
+  }
+
+  /** With nothing left to persist, the core's log and hard state must be what is on the disk. */
+  private checkDurable(node: RaftNode): void {
+    const hs = this.disk.hardState;
+    const fail = (what: string): never => {
+      throw new PropertyViolation("durability", `n${this.id}: ${what}`);
+    };
+    if (hs.term !== node.term || hs.vote !== node.vote || hs.commit !== node.commitIndex) {
+      fail(
+        `core has term=${node.term} vote=${node.vote} commit=${node.commitIndex}, ` +
+          `disk has term=${hs.term} vote=${hs.vote} commit=${hs.commit}`,
+      );
+    }
+    if (this.disk.firstIndex !== node.firstIndex || this.disk.lastIndex !== node.lastIndex) {
+      fail(
+        `core log is [${node.firstIndex}, ${node.lastIndex}], disk log is [${this.disk.firstIndex}, ${this.disk.lastIndex}]`,
+      );
+    }
+    for (let i = node.firstIndex - 1; i <= node.lastIndex; i++) {
+      if (this.disk.termAt(i) !== node.termAt(i))
+        fail(`term at ${i}: core ${node.termAt(i)}, disk ${this.disk.termAt(i)}`);
+    }
+  }
+
+  private note(text: string): void {
+    this.env.trace.note(this.env.now(), text);
+  }
+}
+
+function describeResult(result: ProposeResult | RequestResult): string {
+  if (result.ok) return "index" in result ? `ok ${result.index}@${result.term}` : "ok";
+  return "leader" in result && result.leader !== 0
+    ? `${result.reason} (leader n${result.leader})`
+    : result.reason;
+}
