@@ -1,0 +1,61 @@
+/** The transport's running totals, shared by its peer links and its Send handler. */
+export class TransportCounters {
+  /** Raft.Send calls that succeeded, and the messages they carried. */
+  sentBatches = 0;
+  sentMessages = 0;
+  /** Raft.Send calls that failed (peer down, refused, timed out, rejected). */
+  failedCalls = 0;
+  /** Outbound messages dropped because their queue was full (oldest first). */
+  droppedOverflow = 0;
+  /** Outbound messages lost with a failed call. */
+  droppedFailedCall = 0;
+  /** Outbound messages dropped by an outbound drop fault (or a delay line overflowing). */
+  droppedFault = 0;
+  /** Outbound messages for a node the transport has no address for, or sent after close(). */
+  droppedUnroutable = 0;
+  /** Inbound batches handed to onMessages, and their messages. */
+  receivedBatches = 0;
+  received = 0;
+  /** Inbound messages discarded by an inbound drop fault (or by a delay cut short). */
+  droppedInbound = 0;
+  /** Inbound calls refused: wrong token, malformed batch, misaddressed messages, shutting down. */
+  rejectedCalls = 0;
+
+  /** Every outbound message that did not reach its peer's handler. */
+  get dropped(): number {
+    return this.droppedOverflow + this.droppedFailedCall + this.droppedFault + this.droppedUnroutable;
+  }
+}
+
+/** One peer link, as stats() shows it. */
+export interface PeerLinkStats {
+  readonly peer: number;
+  readonly address: string;
+  /** Messages waiting for the next call. */
+  readonly queued: number;
+  /** Messages held by a delay fault. */
+  readonly delayed: number;
+  /** Messages in the call now in flight (0 when none). */
+  readonly inFlight: number;
+  /** Failed calls in a row; 0 when the last call succeeded. */
+  readonly consecutiveFailures: number;
+  readonly sentBatches: number;
+  readonly sentMessages: number;
+  readonly dropped: number;
+}
+
+export interface TransportStats {
+  readonly sentBatches: number;
+  readonly sentMessages: number;
+  readonly failedCalls: number;
+  readonly dropped: number;
+  readonly droppedOverflow: number;
+  readonly droppedFailedCall: number;
+  readonly droppedFault: number;
+  readonly droppedUnroutable: number;
+  readonly receivedBatches: number;
+  readonly received: number;
+  readonly droppedInbound: number;
+  readonly rejectedCalls: number;
+  readonly peers: readonly PeerLinkStats[];
+}

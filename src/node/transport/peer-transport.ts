@@ -1,0 +1,219 @@
+/**
+ * Raft messages between the nodes of a cluster over Connect-RPC (tinyo.v1.Raft.Send), batched
+ * per peer: the multi-Raft store hands over every message for a peer, whatever its group, and
+ * the transport sends them in as few calls as it can, one call per peer at a time, in order.
+ *
+ * Outbound: one PeerLink per peer (queue, one call in flight, backoff; see peer-link.ts) over one
+ * HTTP/2 session, Connect protocol, binary. Inbound: routes() registers the Send handler (see
+ * send-handler.ts), which checks the cluster token, decodes and hands each batch to onMessages.
+ * Fault rules (admin.proto) drop or delay traffic in either direction, per peer.
+ *
+ * Snapshot messages travel through Send like the others, with the snapshot's metadata only
+ * (the codec's choice); their data stream (Raft.SendSnapshot) is not implemented here: routes()
+ * takes the store's implementation of it, and isClusterToken() and faultVerdict() let that
+ * implementation apply the same checks and faults.
+ */
+
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
+import type { NodeId } from "../ids.js";
+import { ClusterToken } from "./cluster-token.js";
+import type { GroupMessage } from "./codec.js";
+import { TransportCounters, type TransportStats } from "./counters.js";
+import {
+  type Direction,
+  type FaultRule,
+  type FaultRuleInit,
+  FaultRules,
+  type FaultVerdict,
+} from "./faults.js";
+import { type LogFn, PeerLink } from "./peer-link.js";
+import { createSendHandler } from "./send-handler.js";
+
+export type { GroupMessage } from "./codec.js";
+export type { PeerLinkStats, TransportStats } from "./counters.js";
+export type { FaultRule, FaultRuleInit, FaultVerdict } from "./faults.js";
+
+export interface PeerTransportOptions {
+  self: NodeId;
+  clusterToken: string;
+  /** node id -> "host:port"; change it later with setPeers(). */
+  peers: ReadonlyMap<NodeId, string>;
+  /** Called, synchronously, for every accepted inbound batch (never with an empty one). Decoded
+   * entry data aliases the request body: keep it as is, but do not expect to own the buffer. */
+  onMessages(from: NodeId, messages: GroupMessage[]): void;
+  /** Structured log hook. */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Deadline of one Send call. Default 2000 ms. */
+  callTimeoutMs?: number;
+  /** First backoff after a failed call, doubled per failure in a row. Default 50 ms. */
+  backoffInitialMs?: number;
+  /** Longest backoff. Default 1000 ms. */
+  backoffMaxMs?: number;
+  /** Most messages queued per peer; beyond it the oldest are dropped. Default 10,000. */
+  maxQueuedMessages?: number;
+  /** Most bytes (estimated) queued per peer; beyond it the oldest are dropped. Default 64 MiB. */
+  maxQueuedBytes?: number;
+}
+
+export class PeerTransport {
+  private readonly self: NodeId;
+  private readonly token: ClusterToken;
+  private readonly counters = new TransportCounters();
+  private readonly faultRules = new FaultRules();
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly closing = new AbortController();
+  private readonly closingLinks = new Set<Promise<void>>();
+  private readonly unroutableLogged = new Set<NodeId>();
+  private readonly log: LogFn;
+  private readonly sendHandler: ReturnType<typeof createSendHandler>;
+
+  constructor(private readonly options: PeerTransportOptions) {
+    this.self = options.self;
+    this.token = new ClusterToken(options.clusterToken);
+    this.log = options.log ?? (() => {});
+    this.sendHandler = createSendHandler({
+      self: this.self,
+      token: this.token,
+      faults: this.faultRules,
+      counters: this.counters,
+      closing: this.closing.signal,
+      onMessages: options.onMessages,
+      log: this.log,
+    });
+    this.setPeers(options.peers);
+  }
+
+  /**
+   * Queues messages for a peer; never blocks, never throws. All messages queued for one peer
+   * while a call to it is in flight go together in the next call (one Raft.Send per peer at a
+   * time). Messages for an unknown peer, or sent after close(), are dropped and counted.
+   */
+  send(to: NodeId, messages: readonly GroupMessage[]): void {
+    if (messages.length === 0) return;
+    const link = this.closing.signal.aborted ? undefined : this.links.get(to);
+    if (link === undefined) {
+      this.counters.droppedUnroutable += messages.length;
+      if (!this.closing.signal.aborted && !this.unroutableLogged.has(to)) {
+        this.unroutableLogged.add(to);
+        this.log("transport.unknown_peer", { peer: to, messages: messages.length });
+      }
+      return;
+    }
+    const fault = this.faultRules.verdict(to, "out");
+    if (fault.drop) {
+      this.counters.droppedFault += messages.length;
+      return;
+    }
+    link.enqueue(messages, fault.delayMs);
+  }
+
+  /**
+   * Replaces the peer address book: new peers get a link, removed ones lose theirs (what was
+   * queued for them is dropped), a peer whose address changed gets a new link.
+   */
+  setPeers(peers: ReadonlyMap<NodeId, string>): void {
+    if (this.closing.signal.aborted) return;
+    for (const [id, link] of this.links) {
+      if (peers.get(id) !== link.address) {
+        this.links.delete(id);
+        this.retire(link);
+      }
+    }
+    for (const [id, address] of peers) {
+      if (id === this.self || this.links.has(id)) continue;
+      this.unroutableLogged.delete(id);
+      this.links.set(
+        id,
+        new PeerLink({
+          self: this.self,
+          peer: id,
+          address,
+          clusterToken: this.options.clusterToken,
+          callTimeoutMs: this.options.callTimeoutMs ?? 2000,
+          backoffInitialMs: this.options.backoffInitialMs ?? 50,
+          backoffMaxMs: this.options.backoffMaxMs ?? 1000,
+          maxQueuedMessages: this.options.maxQueuedMessages ?? 10_000,
+          maxQueuedBytes: this.options.maxQueuedBytes ?? 64 * 1024 * 1024,
+          counters: this.counters,
+          log: this.log,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Registers tinyo.v1.Raft on a Connect router (connectNodeAdapter's `routes`). `more` adds
+   * the methods implemented elsewhere (SendSnapshot, by the store).
+   */
+  routes(router: ConnectRouter, more: Partial<ServiceImpl<typeof Raft>> = {}): void {
+    router.service(Raft, { ...more, send: this.sendHandler });
+  }
+
+  /** Whether a token is this cluster's (constant time); for the SendSnapshot handler. */
+  isClusterToken(token: string): boolean {
+    return this.token.matches(token);
+  }
+
+  /** What the fault rules say about traffic with a peer; for the SendSnapshot handler. */
+  faultVerdict(peer: NodeId, direction: Direction): FaultVerdict {
+    return this.faultRules.verdict(peer, direction);
+  }
+
+  /** Replaces the fault rules; throws RangeError (keeping the old ones) when one is invalid. */
+  setFaults(rules: readonly FaultRuleInit[]): void {
+    this.faultRules.set(rules);
+    this.log("transport.faults_set", { rules: rules.length });
+  }
+
+  clearFaults(): void {
+    this.faultRules.clear();
+    this.log("transport.faults_cleared", {});
+  }
+
+  faults(): readonly FaultRule[] {
+    return this.faultRules.list();
+  }
+
+  stats(): TransportStats {
+    const c = this.counters;
+    return {
+      sentBatches: c.sentBatches,
+      sentMessages: c.sentMessages,
+      failedCalls: c.failedCalls,
+      dropped: c.dropped,
+      droppedOverflow: c.droppedOverflow,
+      droppedFailedCall: c.droppedFailedCall,
+      droppedFault: c.droppedFault,
+      droppedUnroutable: c.droppedUnroutable,
+      receivedBatches: c.receivedBatches,
+      received: c.received,
+      droppedInbound: c.droppedInbound,
+      rejectedCalls: c.rejectedCalls,
+      peers: [...this.links.values()].map((link) => link.stats()),
+    };
+  }
+
+  /** Resolves once every message queued so far has been sent or dropped (delays included). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.links.values()].map((link) => link.whenIdle()));
+  }
+
+  /**
+   * Stops sending (what is queued is dropped, calls in flight are cancelled), closes the HTTP/2
+   * sessions, and makes the Send handler answer Unavailable. The HTTP/2 server is the caller's.
+   */
+  async close(): Promise<void> {
+    if (!this.closing.signal.aborted) {
+      this.closing.abort();
+      for (const link of this.links.values()) this.retire(link);
+      this.links.clear();
+    }
+    await Promise.all(this.closingLinks);
+  }
+
+  private retire(link: PeerLink): void {
+    const closed = link.close().finally(() => this.closingLinks.delete(closed));
+    this.closingLinks.add(closed);
+  }
+}
