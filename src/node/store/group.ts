@@ -1,0 +1,121 @@
+import type { NodeId, PartitionId } from "../ids.js";
+import type { RaftNode } from "../raft/raft.js";
+import type { Entry, ReadState, Refusal } from "../raft/types.js";
+import { NotLeaderError, ProposalDroppedError } from "./errors.js";
+
+interface Waiter {
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+/** Where an applied write landed in the partition's log. */
+export interface Applied {
+  readonly index: number;
+  readonly term: number;
+}
+
+/**
+ * One partition's Raft member on this node and the requests waiting on it: proposals wait
+ * until their entry is applied here (same index AND term, or they were lost), linearizable
+ * reads until their ReadIndex is confirmed and applied here.
+ */
+export class Group {
+  private readonly proposals = new Map<
+    number,
+    { term: number; resolve(a: Applied): void; reject(e: Error): void }
+  >();
+  private readonly readRequests = new Map<string, Waiter>();
+  /** Confirmed reads, waiting for the applied index to reach theirs; indexes only grow. */
+  private confirmedReads: { index: number; waiter: Waiter }[] = [];
+  private readSeq = 0;
+  private knownLeader: NodeId | 0 = 0;
+
+  constructor(
+    readonly partition: PartitionId,
+    readonly raft: RaftNode,
+  ) {}
+
+  propose(data: Uint8Array): Promise<Applied> {
+    const result = this.raft.propose(data);
+    if (!result.ok) return Promise.reject(this.refusalError(result));
+    return new Promise((resolve, reject) => {
+      this.proposals.set(result.index, { term: result.term, resolve, reject });
+    });
+  }
+
+  /** Resolves once reading this replica's applied state is linearizable (ReadIndex). */
+  readBarrier(): Promise<void> {
+    const context = `${this.partition}:${++this.readSeq}`;
+    const result = this.raft.readIndex(context);
+    if (!result.ok) return Promise.reject(this.refusalError(result));
+    return new Promise((resolve, reject) => this.readRequests.set(context, { resolve, reject }));
+  }
+
+  /** Records the leader a ready reported; true when it differs from the one before. */
+  noteLeader(leader: NodeId | 0): boolean {
+    const changed = leader !== this.knownLeader;
+    this.knownLeader = leader;
+    return changed;
+  }
+
+  onApplied(entries: readonly Entry[]): void {
+    for (const entry of entries) {
+      const proposal = this.proposals.get(entry.index);
+      if (!proposal) continue;
+      this.proposals.delete(entry.index);
+      if (proposal.term === entry.term) proposal.resolve({ index: entry.index, term: entry.term });
+      else proposal.reject(new ProposalDroppedError(this.partition));
+    }
+  }
+
+  onReadStates(states: readonly ReadState[]): void {
+    for (const state of states) {
+      const waiter = this.readRequests.get(state.context);
+      if (!waiter) continue;
+      this.readRequests.delete(state.context);
+      this.confirmedReads.push({ index: state.index, waiter });
+    }
+    if (states.length > 1) this.confirmedReads.sort((a, b) => a.index - b.index);
+    this.serveReads();
+  }
+
+  serveReads(): void {
+    const applied = this.raft.appliedIndex;
+    let n = 0;
+    while (n < this.confirmedReads.length && (this.confirmedReads[n] as { index: number }).index <= applied)
+      n++;
+    for (const { waiter } of this.confirmedReads.splice(0, n)) waiter.resolve();
+  }
+
+  /**
+   * The leader changed: reads waiting for confirmation were dropped by the core (as leader) or
+   * went to a leader that is gone (as follower); fail them now rather than at the deadline.
+   */
+  onLeaderChanged(): void {
+    const leader = this.raft.leader;
+    for (const waiter of this.readRequests.values()) {
+      waiter.reject(new NotLeaderError(this.partition, leader, "leadership changed"));
+    }
+    this.readRequests.clear();
+  }
+
+  failAll(error: Error): void {
+    for (const p of this.proposals.values()) p.reject(error);
+    for (const w of this.readRequests.values()) w.reject(error);
+    for (const { waiter } of this.confirmedReads) waiter.reject(error);
+    this.proposals.clear();
+    this.readRequests.clear();
+    this.confirmedReads = [];
+  }
+
+  private refusalError(refusal: Refusal): Error {
+    switch (refusal.reason) {
+      case "notLeader":
+        return new NotLeaderError(this.partition, refusal.leader);
+      case "transferring":
+        return new NotLeaderError(this.partition, refusal.leader, "leadership is being transferred");
+      default:
+        return new NotLeaderError(this.partition, this.raft.leader, refusal.reason);
+    }
+  }
+}
