@@ -225,7 +225,10 @@ export class Store {
     for (const { group, ready } of readies) {
       for (const message of ready.messages) {
         let batch = outbox.get(message.to);
-        if (!batch) outbox.set(message.to, (batch = []));
+        if (!batch) {
+          batch = [];
+          outbox.set(message.to, batch);
+        }
         batch.push({ group: group.partition, message });
       }
     }
