@@ -1,0 +1,276 @@
+/**
+ * One node process: opens the storage, builds the placement, hosts the Raft groups (Store),
+ * connects to the peers (PeerTransport) and serves KV, Admin and Raft on one HTTP/2 server.
+ *
+ * Shutdown (SIGTERM, SIGINT, or a storage failure): new client requests are refused with
+ * Unavailable while those in progress finish (up to DRAIN_MS; Raft traffic keeps flowing so
+ * that they can commit), then the server closes, the store stops, the transport and the two
+ * stores close. Logs are JSON lines on stdout (pino).
+ */
+
+import { randomInt } from "node:crypto";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { pino } from "pino";
+import { Admin } from "../gen/tinyo/v1/admin_pb.js";
+import { KV } from "../gen/tinyo/v1/kv_pb.js";
+import type { NodeConfig } from "./config.js";
+import { DataDirError, prepareDataDir } from "./data-dir.js";
+import type { NodeId, PartitionId } from "./ids.js";
+import { buildPlacement } from "./ring/index.js";
+import { createAdminService } from "./service/admin.js";
+import { ApplyOutcomes } from "./service/apply-outcomes.js";
+import { InFlight } from "./service/in-flight.js";
+import { createKvService } from "./service/kv.js";
+import { OpStats } from "./service/op-stats.js";
+import { PeerClients } from "./service/peer-clients.js";
+import { Routing } from "./service/routing.js";
+import { ListenError, listen, type NodeServer } from "./service/server.js";
+import { RaftEngine } from "./storage/raft-engine.js";
+import { StateMachine } from "./storage/state-machine.js";
+import { Store } from "./store/store.js";
+import { PeerTransport } from "./transport/peer-transport.js";
+
+export type Logger = pino.Logger;
+
+/** The node could not start; the message names what and what to do. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+/** How long a shutdown waits for client requests in progress. */
+const DRAIN_MS = 5000;
+/** Then how long for the HTTP/2 sessions to end by themselves. */
+const SESSION_GRACE_MS = 1000;
+const LEADER_WATCH_MS = 250;
+
+export interface RunningNode {
+  /** Shuts down gracefully (once; later calls share the first); resolves when all is closed. */
+  shutdown(reason: string, exitCode?: number): Promise<void>;
+  /** Resolves with the exit code once the node has stopped. */
+  readonly stopped: Promise<number>;
+}
+
+export function createLogger(config: NodeConfig): Logger {
+  return pino(
+    { base: { node: config.id }, timestamp: pino.stdTimeFunctions.isoTime },
+    pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** Starts the node; throws StartupError (with everything opened so far closed again) if it cannot. */
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  const startedAt = Date.now();
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeOpened = async () => {
+    for (const close of closers.splice(0).reverse()) await Promise.resolve(close()).catch(() => {});
+  };
+  try {
+    const dirs = await prepareDataDir(config);
+    // RocksDB first: its lock keeps a second process off this directory before the log is touched.
+    const stateMachine = await StateMachine.open(dirs.kvDir).catch((error: unknown) => {
+      throw new StartupError(`cannot open the state machine in ${dirs.kvDir}: ${message(error)}`);
+    });
+    closers.push(() => stateMachine.close());
+    const engine = await RaftEngine.open(dirs.raftDir, { fsync: config.fsync }).catch((error: unknown) => {
+      throw new StartupError(`cannot open the Raft log in ${dirs.raftDir}: ${message(error)}`);
+    });
+    closers.push(() => engine.close());
+
+    const self = config.id;
+    const addresses = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.address]));
+    const placement = buildPlacement({
+      members: [...addresses.keys()],
+      partitions: config.partitions,
+      vnodes: config.vnodes,
+      replication: config.replication,
+    });
+    const outcomes = new ApplyOutcomes(stateMachine);
+    let store: Store | undefined;
+    const transport = new PeerTransport({
+      self,
+      clusterToken: config.token,
+      peers: addresses,
+      onMessages: (_from, messages) => store?.receive(messages),
+      log: (event, fields) => log.info({ event, ...fields }),
+    });
+    closers.push(() => transport.close());
+    let running: RunningNode | undefined;
+    store = await Store.open({
+      self,
+      placement,
+      engine,
+      stateMachine: outcomes,
+      send: (to, messages) => transport.send(to, messages),
+      tickMs: config.tickMs,
+      seed: randomInt(0, 2 ** 31),
+      onFatal: (error) => {
+        log.error({ event: "storage_failed", error: message(error) }, "storage failed: the node stops");
+        void running?.shutdown(`storage failed: ${message(error)}`, 1);
+      },
+    });
+    const opened = store;
+    closers.push(() => opened.close());
+
+    const peers = new PeerClients(addresses);
+    closers.push(() => peers.close());
+    const routing = new Routing(self, store, placement);
+    const inFlight = new InFlight(self);
+    const stats = { puts: new OpStats(), gets: new OpStats() };
+    const shutdownSignal = new AbortController();
+    const kv = createKvService({
+      self,
+      partitions: config.partitions,
+      store,
+      stateMachine,
+      outcomes,
+      routing,
+      peers,
+      inFlight,
+      stats,
+    });
+    const admin = createAdminService({
+      self,
+      addresses,
+      placement,
+      store,
+      routing,
+      peers,
+      faults: transport,
+      stats,
+      shutdown: shutdownSignal.signal,
+      startedAt,
+    });
+    const routes = (router: ConnectRouter) => {
+      transport.routes(router);
+      router.service(KV, kv);
+      router.service(Admin, admin);
+    };
+    const server: NodeServer = await listen(routes, config.listen.host, config.listen.port).catch(
+      (error: unknown) => {
+        throw error instanceof ListenError ? new StartupError(error.message) : error;
+      },
+    );
+    closers.push(() => server.close(SESSION_GRACE_MS));
+
+    store.start();
+    const stopWatching = watchLeaders(store, log);
+    log.info(
+      {
+        event: "listening",
+        address: config.listen.address,
+        peers: Object.fromEntries(addresses),
+        partitions: config.partitions,
+        replicas: store.partitions().length,
+        replication: config.replication,
+        fsync: config.fsync,
+        tickMs: config.tickMs,
+        startupMs: Date.now() - startedAt,
+      },
+      `node ${self} listening on ${config.listen.address}`,
+    );
+    if (config.defaultToken) {
+      log.warn(
+        { event: "default_token" },
+        "no --token (or TINYO_TOKEN): using the development token; anyone who knows it can send Raft messages",
+      );
+    }
+
+    let stopping: Promise<void> | undefined;
+    let resolveStopped: (code: number) => void = () => {};
+    const stopped = new Promise<number>((resolve) => {
+      resolveStopped = resolve;
+    });
+    running = {
+      stopped,
+      shutdown(reason, exitCode = 0) {
+        stopping ??= (async () => {
+          log.info({ event: "shutting_down", reason, inFlight: inFlight.size }, `shutting down: ${reason}`);
+          const drained = await Promise.race([
+            inFlight.drain().then(() => true),
+            new Promise<boolean>((r) => setTimeout(() => r(false), DRAIN_MS).unref()),
+          ]);
+          if (!drained)
+            log.warn({ event: "drain_timeout", inFlight: inFlight.size }, "requests still in progress");
+          shutdownSignal.abort();
+          stopWatching();
+          let code = exitCode;
+          // The server first (closers run in reverse): then the store, transport, state machine, log.
+          for (const close of closers.splice(0).reverse()) {
+            try {
+              await close();
+            } catch (error) {
+              code = 1;
+              log.error({ event: "close_failed", error: message(error) }, "closing failed");
+            }
+          }
+          log.info({ event: "stopped", exitCode: code }, `node ${self} stopped`);
+          resolveStopped(code);
+        })();
+        return stopping;
+      },
+    };
+    return running;
+  } catch (error) {
+    await closeOpened();
+    if (error instanceof StartupError) throw error;
+    if (error instanceof DataDirError) throw new StartupError(error.message);
+    throw new StartupError(`the node could not start: ${message(error)}`);
+  }
+}
+
+/** Logs, every LEADER_WATCH_MS, the partitions whose leader changed (one line for all of them). */
+function watchLeaders(store: Store, log: Logger): () => void {
+  const known = new Map<PartitionId, number>(store.partitions().map((p) => [p, 0]));
+  const timer = setInterval(() => {
+    const changes: { partition: number; leader: number; term: number }[] = [];
+    for (const g of store.status()) {
+      if (known.get(g.partition) === g.leader) continue;
+      known.set(g.partition, g.leader);
+      changes.push({ partition: g.partition, leader: g.leader, term: g.term });
+    }
+    if (changes.length > 0) log.info({ event: "leaders_changed", changes }, "leaders changed");
+  }, LEADER_WATCH_MS);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Runs the node until SIGTERM or SIGINT (a second one exits at once) and returns the exit code.
+ * Throws StartupError when it cannot start (already logged).
+ */
+export async function runNode(config: NodeConfig): Promise<number> {
+  const log = createLogger(config);
+  log.info({ event: "starting", dataDir: config.dataDir, pid: process.pid }, `node ${config.id} starting`);
+  let node: RunningNode;
+  try {
+    node = await startNode(config, log);
+  } catch (error) {
+    log.error({ event: "startup_failed", error: message(error) }, "the node could not start");
+    throw error;
+  }
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ event: "forced_exit", signal }, `second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    signalled = true;
+    void node.shutdown(`received ${signal}`);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("uncaughtException", (error) => {
+    log.fatal(
+      { event: "uncaught_exception", error: message(error), stack: error.stack },
+      "uncaught exception",
+    );
+    process.exit(1);
+  });
+  process.on("unhandledRejection", (reason) => {
+    log.fatal({ event: "unhandled_rejection", error: message(reason) }, "unhandled promise rejection");
+    process.exit(1);
+  });
+  return node.stopped;
+}

@@ -1,0 +1,110 @@
+/**
+ * The state machine as the store sees it, plus a short memory of what each applied entry did,
+ * for the KV service's answers: the store resolves a proposal with its log position only, but
+ * a DeleteResponse says whether the key existed, and a retried write (same request id) is
+ * answered with the index of its first application.
+ *
+ * "Existed" is read just before the batch is applied (the store applies one partition's batches
+ * one at a time, so nothing else writes the partition meanwhile) and carried through the batch
+ * in log order. Outcomes are kept for the most recent MAX_REMEMBERED entries of all partitions:
+ * a proposal reads its outcome as soon as it is applied, long before it is forgotten.
+ */
+
+import type { PartitionId } from "../ids.js";
+import { type Command, decodeCommand } from "../storage/commands.js";
+import type { ApplyEntry, StateMachine } from "../storage/state-machine.js";
+import type { ReplicatedStateMachine } from "../store/store.js";
+
+export type EntryOutcome =
+  | { readonly kind: "noop" }
+  | { readonly kind: "put" }
+  | { readonly kind: "delete"; readonly existed: boolean }
+  /** A retry of a write applied before at `appliedAt`; `existed` is the first delete's, when still known. */
+  | { readonly kind: "duplicate"; readonly appliedAt: number; readonly existed: boolean | undefined }
+  | { readonly kind: "rejected"; readonly reason: string };
+
+const MAX_REMEMBERED = 50_000;
+
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("hex");
+
+export class ApplyOutcomes implements ReplicatedStateMachine {
+  private readonly outcomes = new Map<string, EntryOutcome>();
+
+  constructor(private readonly stateMachine: StateMachine) {}
+
+  async appliedIndex(partition: PartitionId): Promise<number> {
+    return this.stateMachine.appliedIndex(partition);
+  }
+
+  async apply(partition: PartitionId, entries: readonly ApplyEntry[]): Promise<void> {
+    // Whether each deleted key exists before the batch: one read per distinct key.
+    const commands = entries.map((entry) => decodeOrUndefined(entry.data));
+    const exists = new Map<string, boolean>();
+    await Promise.all(
+      commands.map(async (command) => {
+        if (command?.type !== "delete") return;
+        const key = hex(command.key);
+        if (exists.has(key)) return;
+        exists.set(key, false);
+        exists.set(key, (await this.stateMachine.get(partition, command.key)) !== undefined);
+      }),
+    );
+    const applied = await this.stateMachine.apply(partition, entries);
+    applied.forEach((outcome, i) => {
+      let remembered: EntryOutcome;
+      switch (outcome.kind) {
+        case "noop":
+          remembered = { kind: "noop" };
+          break;
+        case "rejected":
+          remembered = { kind: "rejected", reason: outcome.reason };
+          break;
+        case "duplicate": {
+          const first = this.outcomes.get(`${partition}:${outcome.appliedAt}`);
+          remembered = {
+            kind: "duplicate",
+            appliedAt: outcome.appliedAt,
+            existed: first?.kind === "delete" ? first.existed : undefined,
+          };
+          break;
+        }
+        case "applied": {
+          const key = hex(outcome.command.key);
+          if (outcome.command.type === "put") {
+            remembered = { kind: "put" };
+            exists.set(key, true);
+          } else {
+            remembered = { kind: "delete", existed: exists.get(key) ?? false };
+            exists.set(key, false);
+          }
+          break;
+        }
+      }
+      this.remember(`${partition}:${entries[i]?.index ?? outcome.index}`, remembered);
+    });
+  }
+
+  /** What the entry at `index` of the partition did, if applied recently on this node. */
+  outcomeOf(partition: PartitionId, index: number): EntryOutcome | undefined {
+    return this.outcomes.get(`${partition}:${index}`);
+  }
+
+  private remember(key: string, outcome: EntryOutcome): void {
+    this.outcomes.set(key, outcome);
+    if (this.outcomes.size > MAX_REMEMBERED) {
+      // Maps iterate in insertion order: the first key is the oldest.
+      const oldest = this.outcomes.keys().next();
+      if (!oldest.done) this.outcomes.delete(oldest.value);
+    }
+  }
+}
+
+function decodeOrUndefined(data: Uint8Array): Command | undefined {
+  if (data.length === 0) return undefined;
+  try {
+    return decodeCommand(data);
+  } catch {
+    return undefined; // the state machine rejects it, and says why
+  }
+}
