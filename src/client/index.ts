@@ -1,3 +1,3 @@
 /** The TypeScript client of tinyo. */
-export type { Key, KeyValue, ScanOptions, Served, TinyoClientOptions } from "./tinyo-client.js";
+export type { Key, KeyValue, ScanOptions, Served, TinyoBatch, TinyoClientOptions } from "./tinyo-client.js";
 export { Consistency, TinyoClient } from "./tinyo-client.js";

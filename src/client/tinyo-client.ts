@@ -8,15 +8,36 @@
  * node down, the leader moved) is retried with backoff, at the hinted leader or the next
  * endpoint, until the operation's deadline. Writes carry a random 16-byte request id, the same
  * on every retry, so a retried write is applied once.
+ *
+ * Bulk work: `batch()` sends puts, gets and deletes over KV.Batch streams, one per node, each
+ * request to the node that leads its partition when known (else to the endpoints in turn), many
+ * in flight at once. A request that fails there (an error answer other than InvalidArgument, or
+ * the stream breaking) is retried as a unary call, with the same request id, within what is left
+ * of its deadline.
  */
 
 import { randomBytes } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Admin, type RoutesResponse } from "../gen/tinyo/v1/admin_pb.js";
-import { Consistency, KV, type ResponseHeader } from "../gen/tinyo/v1/kv_pb.js";
+import {
+  Consistency,
+  type DeleteRequest,
+  DeleteRequestSchema,
+  type DeleteResponse,
+  type GetRequest,
+  GetRequestSchema,
+  type GetResponse,
+  KV,
+  type PutRequest,
+  PutRequestSchema,
+  type PutResponse,
+  type ResponseHeader,
+} from "../gen/tinyo/v1/kv_pb.js";
 import { partitionOf } from "../node/ring/hash.js";
-import { backoffMs, DEFAULT_DEADLINE_MS, leaderHintOf } from "./wire.js";
+import { type BatchAnswer, type BatchOperation, BatchStream } from "./batch-stream.js";
+import { backoffMs, DEFAULT_DEADLINE_MS, LEADER_HINT_HEADER, leaderHintOf } from "./wire.js";
 
 export { Consistency } from "../gen/tinyo/v1/kv_pb.js";
 
@@ -53,6 +74,28 @@ export interface ScanOptions {
   readonly consistency?: Consistency;
 }
 
+/**
+ * Puts, gets and deletes sent over KV.Batch streams (one per node): for bulk work, with many
+ * requests in flight at once. The results and errors are those of the client's unary methods.
+ */
+export interface TinyoBatch {
+  put(key: Key, value: Key): Promise<Served>;
+  /** The value, or undefined when the key does not exist. */
+  get(key: Key, consistency?: Consistency): Promise<Uint8Array | undefined>;
+  /** Whether the key existed. */
+  delete(key: Key): Promise<boolean>;
+  /** Takes no more requests; resolves once the requests sent are answered and the streams ended. */
+  close(): Promise<void>;
+}
+
+type BatchCase = "put" | "get" | "delete";
+type KeyOperation = Extract<BatchOperation, { case: BatchCase }>;
+interface BatchResults {
+  put: PutResponse;
+  get: GetResponse;
+  delete: DeleteResponse;
+}
+
 interface Endpoint {
   readonly sessions: Http2SessionManager;
   readonly kv: Client<typeof KV>;
@@ -81,23 +124,84 @@ export class TinyoClient {
   }
 
   async put(key: Key, value: Key): Promise<Served> {
-    const request = { key: bytes(key), value: bytes(value), requestId: randomBytes(16) };
-    const response = await this.call(request.key, (kv, timeoutMs) => kv.put(request, { timeoutMs }));
-    return served(response.header);
+    return served((await this.putCall(putRequest(key, value))).header);
   }
 
   /** The value, or undefined when the key does not exist. */
   async get(key: Key, consistency = Consistency.LINEARIZABLE): Promise<Uint8Array | undefined> {
-    const request = { key: bytes(key), consistency };
-    const response = await this.call(request.key, (kv, timeoutMs) => kv.get(request, { timeoutMs }));
+    const response = await this.getCall(getRequest(key, consistency));
     return response.found ? response.value : undefined;
   }
 
   /** Whether the key existed. */
   async delete(key: Key): Promise<boolean> {
-    const request = { key: bytes(key), requestId: randomBytes(16) };
-    const response = await this.call(request.key, (kv, timeoutMs) => kv.delete(request, { timeoutMs }));
-    return response.existed;
+    return (await this.deleteCall(deleteRequest(key))).existed;
+  }
+
+  /**
+   * Puts, gets and deletes over KV.Batch streams: one per node, opened on first use, each
+   * request to the node that leads its partition when known. Errors other than InvalidArgument
+   * are retried as unary calls within the request's deadline. Close it when done.
+   */
+  batch(): TinyoBatch {
+    const streams = new Map<string, BatchStream>();
+    let closed = false;
+    const send = <C extends BatchCase>(
+      request: KeyOperation & { case: C },
+      unary: (deadline: number) => Promise<BatchResults[C]>,
+    ): Promise<BatchResults[C]> => {
+      if (closed) return Promise.reject(new ConnectError("the batch is closed", Code.Canceled));
+      return this.viaBatch(streams, request, unary);
+    };
+    return {
+      put: async (key, value) => {
+        const request = putRequest(key, value);
+        const response = await send({ case: "put", value: request }, (deadline) =>
+          this.putCall(request, deadline),
+        );
+        return served(response.header);
+      },
+      get: async (key, consistency = Consistency.LINEARIZABLE) => {
+        const request = getRequest(key, consistency);
+        const response = await send({ case: "get", value: request }, (deadline) =>
+          this.getCall(request, deadline),
+        );
+        return response.found ? response.value : undefined;
+      },
+      delete: async (key) => {
+        const request = deleteRequest(key);
+        const response = await send({ case: "delete", value: request }, (deadline) =>
+          this.deleteCall(request, deadline),
+        );
+        return response.existed;
+      },
+      close: async () => {
+        closed = true;
+        await Promise.all([...streams.values()].map((stream) => stream.close()));
+        streams.clear();
+      },
+    };
+  }
+
+  /** Puts every pair over a batch, at most `window` awaiting an answer at once; the results in order. */
+  async putMany(pairs: Iterable<readonly [Key, Key]>, window = 1000): Promise<Served[]> {
+    const batch = this.batch();
+    const results: Served[] = [];
+    const iterator = pairs[Symbol.iterator]();
+    let n = 0;
+    const worker = async () => {
+      for (let next = iterator.next(); !next.done; next = iterator.next()) {
+        const i = n++;
+        const [key, value] = next.value;
+        results[i] = await batch.put(key, value);
+      }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.max(1, window) }, worker));
+    } finally {
+      await batch.close();
+    }
+    return results;
   }
 
   /** The pairs of every partition in the range, merged in key order, at most `limit`. */
@@ -156,16 +260,80 @@ export class TinyoClient {
     }
   }
 
+  private putCall(request: PutRequest, deadline?: number) {
+    return this.call(request.key, (kv, timeoutMs) => kv.put(request, { timeoutMs }), deadline);
+  }
+
+  private getCall(request: GetRequest, deadline?: number) {
+    return this.call(request.key, (kv, timeoutMs) => kv.get(request, { timeoutMs }), deadline);
+  }
+
+  private deleteCall(request: DeleteRequest, deadline?: number) {
+    return this.call(request.key, (kv, timeoutMs) => kv.delete(request, { timeoutMs }), deadline);
+  }
+
+  /**
+   * One request over the batch stream to the partition's leader (or the next endpoint); on an
+   * error answer other than InvalidArgument, or a broken stream, `unary` within the deadline.
+   */
+  private async viaBatch<C extends BatchCase>(
+    streams: Map<string, BatchStream>,
+    request: KeyOperation & { case: C },
+    unary: (deadline: number) => Promise<BatchResults[C]>,
+  ): Promise<BatchResults[C]> {
+    const deadline = Date.now() + this.deadlineMs;
+    const { key } = request.value;
+    if (key.length === 0) return unary(deadline); // refused there at once, with the same message
+    const partition = partitionOf(key, await this.partitionCount());
+    const address = this.target(partition);
+    let stream = streams.get(address);
+    if (!stream?.usable) {
+      stream = new BatchStream(this.endpoint(address).kv);
+      streams.set(address, stream);
+    }
+    let answer: BatchAnswer;
+    try {
+      answer = await stream.send(request, deadline - Date.now());
+    } catch (error) {
+      // The stream broke (the node is down or went away), or the deadline passed.
+      const err = ConnectError.from(error);
+      if (err.code === Code.DeadlineExceeded || Date.now() >= deadline) throw err;
+      if (this.leaders.has(partition)) this.leaders.delete(partition);
+      else this.next++;
+      return unary(deadline);
+    }
+    if (answer.case === "error") {
+      const { code, message, header } = answer.value;
+      const metadata = new Headers({ [LEADER_HINT_HEADER]: String(header?.leader ?? 0) });
+      const err = new ConnectError(message, code, metadata);
+      if (code === Code.InvalidArgument || Date.now() >= deadline) throw err;
+      const hint = leaderHintOf(err);
+      if (hint !== undefined && this.addresses.has(hint)) this.leaders.set(partition, hint);
+      else this.leaders.delete(partition);
+      return unary(deadline);
+    }
+    if (answer.case !== request.case) {
+      throw new ConnectError(`a ${request.case} was answered with a ${answer.case}`, Code.Internal);
+    }
+    this.learn(answer.value.header);
+    return answer.value as BatchResults[C];
+  }
+
   private async call<R extends { header?: ResponseHeader }>(
     key: Uint8Array,
     send: (kv: Client<typeof KV>, timeoutMs: number) => Promise<R>,
+    deadline = Date.now() + this.deadlineMs,
   ): Promise<R> {
     if (key.length === 0) {
       // Checked here too, so that the error does not wait for a partition count.
       throw new ConnectError("the key is empty: a key must be 1 to 4096 bytes", Code.InvalidArgument);
     }
     const partition = partitionOf(key, await this.partitionCount());
-    const response = await this.withRetries(partition, (endpoint, timeoutMs) => send(endpoint.kv, timeoutMs));
+    const response = await this.withRetries(
+      partition,
+      (endpoint, timeoutMs) => send(endpoint.kv, timeoutMs),
+      deadline,
+    );
     this.learn(response.header);
     return response;
   }
@@ -173,8 +341,8 @@ export class TinyoClient {
   private async withRetries<R>(
     partition: number | undefined,
     send: (endpoint: Endpoint, timeoutMs: number) => Promise<R>,
+    deadline = Date.now() + this.deadlineMs,
   ): Promise<R> {
-    const deadline = Date.now() + this.deadlineMs;
     for (let attempt = 0; ; attempt++) {
       const address = this.target(partition);
       try {
@@ -243,6 +411,19 @@ export class TinyoClient {
     }
     return endpoint;
   }
+}
+
+/** A put with a fresh request id, the same on every retry. */
+function putRequest(key: Key, value: Key): PutRequest {
+  return create(PutRequestSchema, { key: bytes(key), value: bytes(value), requestId: randomBytes(16) });
+}
+
+function getRequest(key: Key, consistency: Consistency): GetRequest {
+  return create(GetRequestSchema, { key: bytes(key), consistency });
+}
+
+function deleteRequest(key: Key): DeleteRequest {
+  return create(DeleteRequestSchema, { key: bytes(key), requestId: randomBytes(16) });
 }
 
 function served(header: ResponseHeader | undefined): Served {

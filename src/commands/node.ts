@@ -1,5 +1,5 @@
 import { Command, Flags } from "@oclif/core";
-import { ConfigError, DEFAULT_TICK_MS, parseNodeConfig } from "../node/config.js";
+import { ConfigError, DEFAULT_COMPACT_EVERY, DEFAULT_TICK_MS, parseNodeConfig } from "../node/config.js";
 import { runNode, StartupError } from "../node/main.js";
 
 export default class Node extends Command {
@@ -50,6 +50,11 @@ shuts it down gracefully.`;
       summary: "Raft tick in milliseconds (elections after 10 to 20 ticks).",
       default: String(DEFAULT_TICK_MS),
     }),
+    "compact-every": Flags.string({
+      summary:
+        "Compact a partition's Raft log every N applied entries (the newest N/2 stay for slow followers).",
+      default: String(DEFAULT_COMPACT_EVERY),
+    }),
   };
 
   async run(): Promise<void> {
@@ -68,6 +73,7 @@ shuts it down gracefully.`;
           token: flags.token,
           fsync: flags.fsync,
           tickMs: flags["tick-ms"],
+          compactEvery: flags["compact-every"],
         },
         process.env,
       );

@@ -37,6 +37,8 @@ export interface NodeConfig {
   readonly defaultToken: boolean;
   readonly fsync: boolean;
   readonly tickMs: number;
+  /** Compact a group's Raft log once it has applied this many entries since the last cut. */
+  readonly compactEvery: number;
 }
 
 /** The raw flags, as typed (strings), or already numbers when a caller builds them in code. */
@@ -51,16 +53,19 @@ export interface RawNodeFlags {
   readonly token?: string;
   readonly fsync?: boolean;
   readonly tickMs?: string | number;
+  readonly compactEvery?: string | number;
 }
 
 export const LIMITS = {
   partitions: { min: 1, max: 4096 },
   vnodes: { min: 1, max: 4096 },
   tickMs: { min: 1, max: 10_000 },
+  compactEvery: { min: 1, max: 100_000_000 },
   nodeId: { min: 1, max: 0xffff_ffff },
 } as const;
 
 export const DEFAULT_TICK_MS = 50;
+export const DEFAULT_COMPACT_EVERY = 10_000;
 
 /**
  * Used when neither --token nor TINYO_TOKEN is given, so that a hand-started local cluster works;
@@ -105,6 +110,12 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
     );
   }
   const tickMs = optionalInteger("--tick-ms", flags.tickMs, DEFAULT_TICK_MS, LIMITS.tickMs);
+  const compactEvery = optionalInteger(
+    "--compact-every",
+    flags.compactEvery,
+    DEFAULT_COMPACT_EVERY,
+    LIMITS.compactEvery,
+  );
   const givenToken = flags.token ?? (env.TINYO_TOKEN || undefined);
   if (givenToken !== undefined && givenToken.length === 0) {
     throw new ConfigError("--token is empty: give the cluster's token (the same on every node)");
@@ -121,6 +132,7 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
     defaultToken: givenToken === undefined,
     fsync: flags.fsync ?? true,
     tickMs,
+    compactEvery,
   };
 }
 

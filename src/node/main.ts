@@ -93,6 +93,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       clusterToken: config.token,
       peers: addresses,
       onMessages: (_from, messages) => store?.receive(messages),
+      onSnapshot: (snapshot) =>
+        store ? store.receiveSnapshot(snapshot) : Promise.reject(new Error("the node is starting")),
       log: (event, fields) => log.info({ event, ...fields }),
     });
     closers.push(() => transport.close());
@@ -103,6 +105,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       engine,
       stateMachine: outcomes,
       send: (to, messages) => transport.send(to, messages),
+      sendSnapshot: (group, message, chunks) => transport.sendSnapshot(group, message, chunks),
+      compaction: { everyEntries: config.compactEvery },
+      log: (event, fields) => log.info({ event, ...fields }),
       tickMs: config.tickMs,
       seed: randomInt(0, 2 ** 31),
       onFatal: (error) => {
@@ -166,6 +171,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
         replication: config.replication,
         fsync: config.fsync,
         tickMs: config.tickMs,
+        compactEvery: config.compactEvery,
         startupMs: Date.now() - startedAt,
       },
       `node ${self} listening on ${config.listen.address}`,

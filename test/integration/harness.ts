@@ -118,7 +118,7 @@ export class TestCluster {
 
   private constructor(
     ports: number[],
-    readonly options: { partitions: number; tickMs: number; token: string },
+    readonly options: { partitions: number; tickMs: number; token: string; compactEvery?: number },
   ) {
     this.root = mkdtempSync(join(tmpdir(), "tinyo-it-"));
     this.nodes = ports.map((port, i) => ({
@@ -133,12 +133,13 @@ export class TestCluster {
 
   static async create(
     size: number,
-    options: Partial<{ partitions: number; tickMs: number; token: string }> = {},
+    options: Partial<{ partitions: number; tickMs: number; token: string; compactEvery: number }> = {},
   ): Promise<TestCluster> {
     return new TestCluster(await freePorts(size), {
       partitions: options.partitions ?? 16,
       tickMs: options.tickMs ?? 20,
       token: options.token ?? "integration-test-token",
+      compactEvery: options.compactEvery,
     });
   }
 
@@ -179,6 +180,9 @@ export class TestCluster {
         String(this.options.tickMs),
         "--token",
         this.options.token,
+        ...(this.options.compactEvery === undefined
+          ? []
+          : ["--compact-every", String(this.options.compactEvery)]),
       ],
       { cwd: REPO, stdio: ["ignore", log, log] },
     );

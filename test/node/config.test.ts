@@ -35,6 +35,7 @@ describe("parseNodeConfig", () => {
       vnodes: 64,
       fsync: true,
       tickMs: 50,
+      compactEvery: 10_000,
       token: DEVELOPMENT_TOKEN,
       defaultToken: true,
     });
@@ -56,6 +57,7 @@ describe("parseNodeConfig", () => {
       token: "secret",
       fsync: false,
       tickMs: "20",
+      compactEvery: "500",
     });
     expect(config).toMatchObject({
       id: 2,
@@ -67,6 +69,7 @@ describe("parseNodeConfig", () => {
       defaultToken: false,
       fsync: false,
       tickMs: 20,
+      compactEvery: 500,
     });
   });
 
@@ -132,6 +135,7 @@ describe("parseNodeConfig", () => {
     expect(error({ ...base, partitions: "-3" })).toMatch(/is not a whole number/);
     expect(error({ ...base, vnodes: "0" })).toMatch(/--vnodes 0 is out of range/);
     expect(error({ ...base, tickMs: "0" })).toMatch(/--tick-ms 0 is out of range/);
+    expect(error({ ...base, compactEvery: "0" })).toMatch(/--compact-every 0 is out of range/);
     expect(error({ ...base, id: "0" })).toMatch(/--id 0 is out of range/);
   });
 

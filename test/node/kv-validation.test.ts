@@ -88,16 +88,27 @@ describe("KV validation", () => {
     expect(error.rawMessage).toContain(message);
   });
 
-  it("answers Batch with Unimplemented", async () => {
-    const stream = kv.batch((async function* () {})());
-    const error = await refusal(
-      (async () => {
-        for await (const _ of stream) {
-          // no responses expected
-        }
+  it("refuses the same bad input in a Batch stream, per request, before any routing", async () => {
+    const requests = [
+      { id: 1n, request: { case: "put", value: { key: bytes(0), value: bytes(1) } } },
+      { id: 2n, request: { case: "get", value: { key: bytes(4097) } } },
+      { id: 3n, request: { case: "scan", value: { partition: 0, limit: 10_001 } } },
+    ] as const;
+    const answers: [bigint, number, string][] = [];
+    for await (const response of kv.batch(
+      (async function* () {
+        yield* requests;
       })(),
-    );
-    expect(error.code).toBe(Code.Unimplemented);
+    )) {
+      if (response.response.case === "error") {
+        answers.push([response.id, response.response.value.code, response.response.value.message]);
+      }
+    }
+    expect(answers.sort((a, b) => Number(a[0] - b[0]))).toEqual([
+      [1n, Code.InvalidArgument, expect.stringContaining("1 to 4096 bytes")],
+      [2n, Code.InvalidArgument, expect.stringContaining("at most 4096 bytes")],
+      [3n, Code.InvalidArgument, expect.stringContaining("at most 10000 pairs")],
+    ]);
   });
 
   it("refuses new requests with Unavailable once draining", async () => {

@@ -151,3 +151,35 @@ describe("leader transfer", () => {
     expect(net.get(1).transferLeader(nodeId(7))).toMatchObject({ ok: false, reason: "invalidConfChange" });
   });
 });
+
+describe("snapshotMetaAt", () => {
+  it("gives the term and configuration at an index still in the log, and nothing outside it", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    const leader = net.get(1);
+    leader.propose(bytes("a"));
+    net.settle();
+    const beforeChange = leader.lastIndex;
+    net.add(4, empty());
+    expect(leader.proposeConfChange({ type: "addLearner", node: nodeId(4) })).toMatchObject({ ok: true });
+    net.settle();
+    const changeIndex = leader.lastIndex;
+    leader.propose(bytes("b"));
+    net.settle();
+    const three = { voters: ids(1, 2, 3), learners: [] };
+    const withLearner = { voters: ids(1, 2, 3), learners: ids(4) };
+    expect(leader.snapshotMetaAt(beforeChange)).toEqual({
+      index: beforeChange,
+      term: leader.term,
+      config: three,
+    });
+    expect(leader.snapshotMetaAt(changeIndex)?.config).toEqual(withLearner);
+    expect(leader.snapshotMetaAt(leader.lastIndex)?.config).toEqual(withLearner);
+    expect(leader.snapshotMetaAt(leader.lastIndex + 1)).toBeUndefined();
+    // After a compaction: the cut itself is still described, what lies before it is not.
+    leader.compact(changeIndex, bytes("image"));
+    expect(leader.snapshotMetaAt(changeIndex)).toEqual(leader.snapshotMeta);
+    expect(leader.snapshotMetaAt(changeIndex - 1)).toBeUndefined();
+    expect(leader.snapshotMetaAt(leader.lastIndex)?.config).toEqual(withLearner);
+  });
+});

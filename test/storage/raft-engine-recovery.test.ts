@@ -180,7 +180,9 @@ describe("RaftEngine recovery", () => {
     }
     expect(String(failed)).toMatch(/EEXIST/);
     await expect(engine.write(batch(n + 1))).rejects.toThrow(RaftEngineFailedError);
-    await expect(engine.compact(0, 1)).rejects.toThrow(/failed earlier: .*EEXIST/);
+    await expect(
+      engine.compact(0, { index: 1, term: 1, config: { voters: [nodeId(1)], learners: [] } }),
+    ).rejects.toThrow(/failed earlier: .*EEXIST/);
     await engine.close();
     await rmdir(stray);
     const reopened = await RaftEngine.open(dir, options);

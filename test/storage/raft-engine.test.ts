@@ -75,10 +75,19 @@ class Model {
     }
   }
 
-  compact(id: number, index: number): void {
+  compact(id: number, meta: SnapshotMeta): void {
     const g = this.group(id);
-    g.floor = Math.max(g.floor, index);
-    g.entries = g.entries.filter((e) => e.index > index);
+    if (meta.index <= g.floor) return;
+    g.floor = meta.index;
+    g.snapshot = meta;
+    g.entries = g.entries.filter((e) => e.index > meta.index);
+  }
+
+  /** The meta a compaction at `index` carries: the term there and a configuration. */
+  metaAt(id: number, index: number, cfg: Config = config): SnapshotMeta {
+    const g = this.group(id);
+    const term = g.entries.find((e) => e.index === index)?.term ?? g.snapshot?.term ?? 0;
+    return { index, term, config: cfg };
   }
 
   last(id: number): number {
@@ -170,13 +179,55 @@ describe("RaftEngine", () => {
 
     engine = await RaftEngine.open(dir, { fsync: true });
     expectSame(engine, model);
-    await engine.compact(0, 2);
-    model.compact(0, 2);
+    {
+      const meta = model.metaAt(0, 2);
+      await engine.compact(0, meta);
+      model.compact(0, meta);
+    }
     expect(engine.load(0).entries.map((e) => e.index)).toEqual([3, 4, 5, 6]);
     await engine.close();
     engine = await RaftEngine.open(dir, { fsync: true });
     expectSame(engine, model);
     expect(engine.load(99)).toEqual({ hardState: hs(0, 0, 0), snapshot: undefined, entries: [] });
+    await engine.close();
+  });
+
+  it("keeps a compaction's term and configuration, and loads the newer of snapshot and compaction", async () => {
+    const dir = await tempDir();
+    const options = { fsync: true, segmentBytes: 1024 };
+    let engine = await RaftEngine.open(dir, options);
+    const grown: Config = { voters: [nodeId(1), nodeId(2), nodeId(3)], learners: [nodeId(4), nodeId(5)] };
+    await engine.write([{ group: 1, entries: range(1, 30, 2), hardState: hs(2, 1, 30) }]);
+    await engine.compact(1, { index: 20, term: 2, config: grown });
+    const compacted = { index: 20, term: 2, config: grown };
+    expect(engine.load(1)).toMatchObject({ snapshot: compacted, hardState: hs(2, 1, 30) });
+    expect(engine.load(1).entries.map((e) => e.index)).toEqual(range(21, 30, 2).map((e) => e.index));
+    // An older compaction changes nothing.
+    await engine.compact(1, { index: 10, term: 1, config });
+    expect(engine.load(1).snapshot).toEqual(compacted);
+    await engine.close();
+    engine = await RaftEngine.open(dir, options);
+    expect(engine.load(1).snapshot).toEqual(compacted);
+    expect(engine.load(1).entries.map((e) => e.index)).toEqual(range(21, 30, 2).map((e) => e.index));
+
+    // An installed snapshot newer than the compaction replaces it; a later compaction, it.
+    const installed = { index: 40, term: 3, config };
+    await engine.write([
+      { group: 1, entries: range(41, 45, 3), snapshot: installed, hardState: hs(3, 2, 40) },
+    ]);
+    expect(engine.load(1).snapshot).toEqual(installed);
+    await engine.compact(1, { index: 43, term: 3, config: grown });
+    // Enough writes to roll segments: the compaction survives in the checkpoints alone.
+    for (let i = 46; i < 100; i++) {
+      await engine.write([{ group: 1, entries: [normal(i, 3, new Uint8Array(64))], hardState: hs(3, 2, i) }]);
+    }
+    await engine.compact(1, { index: 90, term: 3, config: grown });
+    expect(engine.stats().segmentsDeleted).toBeGreaterThan(0);
+    await engine.close();
+    engine = await RaftEngine.open(dir, options);
+    expect(engine.load(1).snapshot).toEqual({ index: 90, term: 3, config: grown });
+    expect(engine.load(1).entries.map((e) => e.index)).toEqual(range(91, 99, 3).map((e) => e.index));
+    await expect(engine.compact(1, { index: 95, term: -1, config })).rejects.toThrow(InvalidLogWriteError);
     await engine.close();
   });
 
@@ -188,7 +239,7 @@ describe("RaftEngine", () => {
     await expect(engine.write([{ group: 1, entries: [normal(4, 1), normal(6, 1)] }])).rejects.toThrow(
       /contiguous/,
     );
-    await expect(engine.compact(1, 9)).rejects.toThrow(InvalidLogWriteError);
+    await expect(engine.compact(1, { index: 9, term: 1, config })).rejects.toThrow(InvalidLogWriteError);
     await engine.write([{ group: 1, entries: range(4, 5, 1) }]);
     expect(engine.load(1).entries.map((e) => e.index)).toEqual([1, 2, 3, 4, 5]);
     expect(engine.groups()).toEqual([1]);
@@ -232,8 +283,11 @@ describe("RaftEngine", () => {
       if (random(10) === 0) {
         const group = random(8);
         const index = model.floor(group) + random(model.last(group) - model.floor(group) + 1);
-        await engine.compact(group, index);
-        model.compact(group, index);
+        {
+          const meta = model.metaAt(group, index);
+          await engine.compact(group, meta);
+          model.compact(group, meta);
+        }
       }
       maxSegments = Math.max(maxSegments, engine.stats().segments);
       if (step % 250 === 249) {
@@ -271,12 +325,18 @@ describe("RaftEngine", () => {
     expect(before.length).toBeGreaterThan(10);
     // Groups 0..2 compact everything; group 3 never compacts: its first segment stays.
     for (const group of [0, 1, 2]) {
-      await engine.compact(group, 100);
-      model.compact(group, 100);
+      {
+        const meta = model.metaAt(group, 100);
+        await engine.compact(group, meta);
+        model.compact(group, meta);
+      }
     }
     expect(await readdir(dir)).toEqual(before);
-    await engine.compact(3, 60);
-    model.compact(3, 60);
+    {
+      const meta = model.metaAt(3, 60);
+      await engine.compact(3, meta);
+      model.compact(3, meta);
+    }
     const after = await readdir(dir);
     expect(after.length).toBeLessThan(before.length);
     expect(after).not.toContain("0000000001.rlog");
@@ -287,8 +347,11 @@ describe("RaftEngine", () => {
     engine = await RaftEngine.open(dir, options);
     expectSame(engine, model);
     expect(engine.load(3).entries.map((e) => e.index)).toEqual(range(61, 100, 1).map((e) => e.index));
-    await engine.compact(3, 100);
-    model.compact(3, 100);
+    {
+      const meta = model.metaAt(3, 100);
+      await engine.compact(3, meta);
+      model.compact(3, meta);
+    }
     expect(await readdir(dir)).toEqual([after[after.length - 1]]);
     // The surviving segment's checkpoint carries the hard states of the groups.
     await engine.close();

@@ -1,5 +1,6 @@
 import RocksDB from "rocksdb-native";
 import { describe, expect, it } from "vitest";
+import { nodeId } from "../../src/node/ids.js";
 import type { PartitionSnapshot } from "../../src/node/storage/state-machine.js";
 import { SnapshotFormatError } from "../../src/node/storage/state-machine-errors.js";
 import { dataKey, installingKey } from "../../src/node/storage/state-machine-keys.js";
@@ -174,6 +175,27 @@ describe("StateMachine: snapshots", () => {
     expect(await scanAll(reopened, P1)).toEqual({});
     expect(await scanAll(reopened, P2)).toEqual({ b: "2" });
     expect((await reopen(reopened)).interruptedInstalls).toEqual([]);
+  });
+
+  it("keeps the Raft meta an install came with, across a reopen, until the next apply", async () => {
+    const source = await openSm(await tempDir());
+    await applyAll(source, P1, [put("a", "1"), put("b", "2"), put("c", "3")]);
+    const chunks = await collect(await source.snapshot(P1));
+    const target = await openSm(await tempDir());
+    const meta = { index: 3, term: 7, config: { voters: [1, 2, 3].map(nodeId), learners: [nodeId(4)] } };
+    await expect(target.installSnapshot(P1, 4, chunks, meta)).rejects.toThrow(/at index 3/);
+    await target.installSnapshot(P1, 3, chunks, meta);
+    expect(await target.installedSnapshotMeta(P1)).toEqual(meta);
+    expect(await target.installedSnapshotMeta(P2)).toBeUndefined();
+    const reopened = await reopen(target);
+    expect(reopened.appliedIndex(P1)).toBe(3);
+    expect(await reopened.installedSnapshotMeta(P1)).toEqual(meta);
+    // A snapshot taken from the installed partition reads its applied index past the meta.
+    expect((await reopened.snapshot(P1)).appliedIndex).toBe(3);
+    await applyAll(reopened, P1, [put("d", "4")]);
+    expect(await reopened.installedSnapshotMeta(P1)).toBeUndefined();
+    expect(reopened.appliedIndex(P1)).toBe(4);
+    expect(await scanAll(reopened, P1)).toEqual({ a: "1", b: "2", c: "3", d: "4" });
   });
 
   it("refuses damaged chunks and keeps the partition as it was", async () => {

@@ -3,124 +3,30 @@
  * in one process with messages delivered directly. Real processes over HTTP/2 are covered by
  * test/integration.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type NodeId, nodeId, type PartitionId, partitionId } from "../../src/node/ids.js";
-import { buildPlacement } from "../../src/node/ring/placement.js";
+import { type NodeId, partitionId } from "../../src/node/ids.js";
 import { encodeCommand } from "../../src/node/storage/commands.js";
-import { RaftEngine } from "../../src/node/storage/raft-engine.js";
-import { StateMachine } from "../../src/node/storage/state-machine.js";
-import { type GroupMessage, Store } from "../../src/node/store/store.js";
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : new TextDecoder().decode(b));
-const PARTITIONS = 4;
-const placement = buildPlacement({
-  members: [1, 2, 3].map(nodeId),
-  partitions: PARTITIONS,
-  vnodes: 16,
-  replication: 3,
-});
-
-interface Member {
-  store: Store;
-  engine: RaftEngine;
-  sm: StateMachine;
-}
-
-class Cluster {
-  readonly members = new Map<NodeId, Member>();
-  readonly dirs: string[] = [];
-  /** Links that drop everything, "from-to". */
-  readonly cut = new Set<string>();
-
-  async start(id: NodeId, dir: string): Promise<Member> {
-    const engine = await RaftEngine.open(join(dir, "raft"), { fsync: false });
-    const sm = await StateMachine.open(join(dir, "kv"));
-    const store = await Store.open({
-      self: id,
-      placement,
-      engine,
-      stateMachine: sm,
-      send: (to, messages) => this.deliver(id, to, messages),
-      tickMs: 5,
-      seed: id * 7919 + this.dirs.length,
-    });
-    const member = { store, engine, sm };
-    this.members.set(id, member);
-    store.start();
-    return member;
-  }
-
-  async stop(id: NodeId): Promise<void> {
-    const m = this.members.get(id);
-    if (!m) return;
-    this.members.delete(id);
-    await m.store.close();
-    await m.sm.close();
-    await m.engine.close();
-  }
-
-  deliver(from: NodeId, to: NodeId, messages: GroupMessage[]): void {
-    if (this.cut.has(`${from}-${to}`)) return;
-    // Asynchronous like a network, so that no store re-enters another's cycle.
-    setImmediate(() => this.members.get(to)?.store.receive(messages));
-  }
-
-  leaderOf(p: PartitionId): Member | undefined {
-    for (const [id, m] of this.members) if (m.store.leaderOf(p) === id) return m;
-    return undefined;
-  }
-
-  /** The member leading `p` right now. */
-  store(p: PartitionId): Member {
-    const leader = this.leaderOf(p);
-    if (!leader) throw new Error(`partition ${p} has no leader`);
-    return leader;
-  }
-
-  async waitForLeaders(timeoutMs = 10_000): Promise<void> {
-    await until(
-      () => range().every((p) => this.leaderOf(p) !== undefined),
-      timeoutMs,
-      "a leader for every partition",
-    );
-  }
-}
-
-const range = () => Array.from({ length: PARTITIONS }, (_, p) => partitionId(p));
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import {
+  bytes,
+  type Cluster,
+  type Member,
+  put,
+  range,
+  startCluster as startStores,
+  text,
+  until,
+} from "./harness.js";
 
 let cluster: Cluster;
 afterEach(async () => {
-  for (const id of [...cluster.members.keys()]) await cluster.stop(id);
-  await Promise.all(cluster.dirs.map((d) => rm(d, { recursive: true, force: true })));
+  await cluster.destroy();
 });
 
 async function startCluster(): Promise<Map<NodeId, string>> {
-  cluster = new Cluster();
-  const dirs = new Map<NodeId, string>();
-  for (const id of [1, 2, 3].map(nodeId)) {
-    const dir = await mkdtemp(join(tmpdir(), `tinyo-store-${id}-`));
-    cluster.dirs.push(dir);
-    dirs.set(id, dir);
-    await cluster.start(id, dir);
-  }
-  await cluster.waitForLeaders();
-  return dirs;
+  const started = await startStores();
+  cluster = started.cluster;
+  return started.dirs;
 }
-
-const put = (key: string, value: string) =>
-  encodeCommand({ type: "put", key: bytes(key), value: bytes(value) });
 
 describe("Store", () => {
   it("elects a leader per partition, replicates writes to every replica and serves linearizable reads on followers", async () => {
@@ -155,23 +61,85 @@ describe("Store", () => {
     const p = partitionId(1);
     const acked: string[] = [];
     for (let i = 0; i < 20; i++) {
-      await cluster.store(p).store.propose(p, put(`key${i}`, `value${i}`));
+      await cluster.propose(p, put(`key${i}`, `value${i}`));
       acked.push(`key${i}`);
     }
     const oldLeader = cluster.store(p).store.leaderOf(p);
     await cluster.stop(oldLeader as NodeId);
     await until(() => cluster.leaderOf(p) !== undefined, 10_000, "a new leader");
-    await cluster.store(p).store.propose(p, put("after", "failover"));
+    await cluster.propose(p, put("after", "failover"));
     acked.push("after");
     for (const id of [...cluster.members.keys()]) await cluster.stop(id);
     for (const [id, dir] of dirs) await cluster.start(id, dir);
     await cluster.waitForLeaders();
-    const leader = cluster.store(p);
-    await leader.store.readBarrier(p);
+    const leader = await cluster.readBarrier(p);
     for (const key of acked) expect(await leader.sm.get(p, bytes(key))).toBeDefined();
     // Applied exactly once: the state machine's applied index matches the Raft log's.
     for (const m of cluster.members.values()) {
       await until(() => m.sm.appliedIndex(p) === (leader.sm.appliedIndex(p) as number), 10_000, "catch-up");
     }
+  });
+
+  it("compacts the log, and a follower that was down catches up by snapshot to the leader's data", async () => {
+    const dirs = await startCluster();
+    const p = partitionId(2);
+    const leader = cluster.store(p);
+    const leaderId = leader.store.leaderOf(p) as NodeId;
+    const followerId = [...cluster.members.keys()].find((id) => id !== leaderId) as NodeId;
+    await cluster.propose(p, put("first", "1"));
+    await until(
+      () => (cluster.members.get(followerId)?.sm.appliedIndex(p) ?? 0) >= leader.sm.appliedIndex(p),
+      10_000,
+      "the follower to apply the first write",
+    );
+    const followerLast = cluster.members.get(followerId)?.store.groupStatus(p)?.lastIndex as number;
+    await cluster.stop(followerId);
+
+    // Far past several compactions (every 8 entries), with overwrites and deletes.
+    for (let i = 0; i < 120; i++) {
+      const key = `k${i % 30}`;
+      const command = i % 7 === 6 ? encodeCommand({ type: "delete", key: bytes(key) }) : put(key, `v${i}`);
+      await cluster.propose(p, command);
+    }
+    await until(
+      () =>
+        [...cluster.members.values()].every(
+          (m) => (m.store.groupStatus(p)?.firstIndex ?? 0) > followerLast + 1,
+        ),
+      10_000,
+      "the live replicas to compact past the stopped follower's log",
+    );
+    expect(leader.store.stats().compactions).toBeGreaterThanOrEqual(1);
+
+    const follower = await cluster.start(followerId, dirs.get(followerId) as string);
+    const current = () => cluster.store(p);
+    const applied = (m: Member) => m.store.groupStatus(p)?.appliedIndex;
+    await until(() => applied(follower) === applied(current()), 10_000, "the restarted follower to catch up");
+    expect(follower.store.stats().snapshotsInstalled).toBeGreaterThanOrEqual(1);
+    expect(follower.store.groupStatus(p)?.snapshotsInstalled).toBeGreaterThanOrEqual(1);
+    expect(current().store.stats().snapshotsSent).toBeGreaterThanOrEqual(1);
+    const all = async (m: Member) =>
+      (await m.sm.scan(p, {}, 1000)).entries.map((e) => [text(e.key), text(e.value)]);
+    expect(await all(follower)).toEqual(await all(current()));
+    expect(await all(follower)).toContainEqual(["k1", "v91"]);
+
+    // Entries after the snapshot apply as usual, and a restart starts from the snapshot's meta.
+    await cluster.propose(p, put("after", "snapshot"));
+    await until(
+      () => applied(follower) === applied(current()),
+      10_000,
+      "the follower to apply a write after the snapshot",
+    );
+    expect(text(await follower.sm.get(p, bytes("after")))).toBe("snapshot");
+    await cluster.stop(followerId);
+    const again = await cluster.start(followerId, dirs.get(followerId) as string);
+    expect(again.store.groupStatus(p)?.firstIndex).toBeGreaterThan(followerLast + 1);
+    await cluster.propose(p, put("after", "restart"));
+    await until(
+      () => applied(again) === applied(current()),
+      10_000,
+      "the follower to catch up after its restart",
+    );
+    expect(await all(again)).toEqual(await all(current()));
   });
 });

@@ -102,6 +102,15 @@ export class RaftLog {
     return this.log.slice(from - offset, Math.max(from, to) - offset);
   }
 
+  /**
+   * The snapshot meta a cut at `index` would have (its term and the configuration in force
+   * there); undefined when `index` is compacted away or past the last entry.
+   */
+  metaAt(index: number): SnapshotMeta | undefined {
+    const term = this.term(index);
+    return term === undefined ? undefined : { index, term, config: this.configAt(index) };
+  }
+
   config(): Config {
     const last = this.confPoints[this.confPoints.length - 1];
     return last ? last.config : this.snap.meta.config;
@@ -194,7 +203,7 @@ export class RaftLog {
         `cannot compact to ${index}: applied ${this.applied}, durable ${this.stableIndex()}`,
       );
     }
-    const meta: SnapshotMeta = { index, term: this.term(index) as number, config: this.configAt(index) };
+    const meta = this.metaAt(index) as SnapshotMeta;
     this.log = this.log.slice(index - this.snap.meta.index);
     this.confPoints = this.confPoints.filter((p) => p.index > index);
     this.snap = { meta, data };

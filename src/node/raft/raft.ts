@@ -129,6 +129,14 @@ export class RaftNode {
   termAt(index: number): number | undefined {
     return this.raftLog.term(index);
   }
+  /**
+   * Term and configuration at `index` (an index from the snapshot's to the last entry's), as a
+   * snapshot cut there would carry them; undefined for an index compacted away or not yet in
+   * the log. The host uses it to describe a state-machine image taken at its applied index.
+   */
+  snapshotMetaAt(index: number): SnapshotMeta | undefined {
+    return this.raftLog.metaAt(index);
+  }
   entries(from: number, to: number): readonly Entry[] {
     return this.raftLog.slice(from, to);
   }

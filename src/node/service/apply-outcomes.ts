@@ -11,8 +11,9 @@
  */
 
 import type { PartitionId } from "../ids.js";
+import type { SnapshotMeta } from "../raft/types.js";
 import { type Command, decodeCommand } from "../storage/commands.js";
-import type { ApplyEntry, StateMachine } from "../storage/state-machine.js";
+import type { ApplyEntry, PartitionSnapshot, StateMachine } from "../storage/state-machine.js";
 import type { ReplicatedStateMachine } from "../store/store.js";
 
 export type EntryOutcome =
@@ -83,6 +84,28 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
       }
       this.remember(`${partition}:${entries[i]?.index ?? outcome.index}`, remembered);
     });
+  }
+
+  flush(): Promise<ReadonlyMap<PartitionId, number>> {
+    return this.stateMachine.flush();
+  }
+
+  snapshot(partition: PartitionId): Promise<PartitionSnapshot> {
+    return this.stateMachine.snapshot(partition);
+  }
+
+  /** Outcomes of entries the snapshot covers are not known here: lookups miss, as for old ones. */
+  installSnapshot(
+    partition: PartitionId,
+    appliedIndex: number,
+    chunks: AsyncIterable<Uint8Array>,
+    raftMeta: SnapshotMeta,
+  ): Promise<void> {
+    return this.stateMachine.installSnapshot(partition, appliedIndex, chunks, raftMeta);
+  }
+
+  installedSnapshotMeta(partition: PartitionId): Promise<SnapshotMeta | undefined> {
+    return this.stateMachine.installedSnapshotMeta(partition);
   }
 
   /** What the entry at `index` of the partition did, if applied recently on this node. */

@@ -16,7 +16,13 @@ import {
   StateMachineClosedError,
   StateMachineFailedError,
 } from "../storage/state-machine-errors.js";
-import { NotLeaderError, NotReplicaError, ProposalDroppedError, StoreClosedError } from "../store/errors.js";
+import {
+  NotLeaderError,
+  NotReplicaError,
+  ProposalDroppedError,
+  ProposalOutcomeUnknownError,
+  StoreClosedError,
+} from "../store/errors.js";
 
 /** A request the client must change: InvalidArgument with `message`. */
 export function invalidArgument(message: string): ConnectError {
@@ -45,6 +51,8 @@ export function toConnectError(error: unknown): ConnectError {
   if (error instanceof NotLeaderError) return unavailable(error.message, error.partition, error.leader);
   if (error instanceof ProposalDroppedError)
     return unavailable(`${error.message}; retry`, error.partition, 0);
+  // Not retried here (a write without a request id could apply twice): the client decides.
+  if (error instanceof ProposalOutcomeUnknownError) return unavailable(error.message, error.partition, 0);
   if (error instanceof NotReplicaError) return new ConnectError(error.message, Code.FailedPrecondition);
   if (error instanceof StoreClosedError || error instanceof StateMachineClosedError) {
     return new ConnectError(error.message, Code.Unavailable);

@@ -1,269 +1,153 @@
 /**
- * tinyo.v1.KV: Put, Get, Delete and Scan (unary). Validation first (InvalidArgument naming the
- * limit), then routing (routing.ts): a write is proposed to the partition's Raft group at its
- * leader, a read served by a replica after a ReadIndex barrier. Every response carries the
- * header: partition, leader, term, and the log index (a write's applied index, a read's
- * applied index at the replica that answered).
+ * tinyo.v1.KV: Put, Get, Delete and Scan as unary calls, and the Batch stream that carries many
+ * of them. Both run the same per-request operations (kv-operations.ts: validation, routing,
+ * forwarding and retries, request ids, headers).
  *
- * Consistency: LINEARIZABLE (the default) and LEASE both take the ReadIndex barrier: leases are
- * not implemented yet, so LEASE is as strong as LINEARIZABLE and as costly. STALE reads the
- * replica's applied state without a barrier.
- *
- * The Batch stream is not implemented yet: it answers Unimplemented.
+ * Batch (TiKV's BatchCommands): the handler reads requests as they come and starts each at once;
+ * each answer is written with its request's id as soon as it is ready, so in completion order.
+ * At most MAX_BATCH_IN_FLIGHT requests of one stream are in progress (answer not yet written);
+ * beyond that the node stops reading the stream until some are answered, which holds the client
+ * back through HTTP/2 flow control. Each request runs within the stream's deadline when it has
+ * one, else within the default deadline (5 s) from when it is read. A request that fails is
+ * answered with a BatchError (the code and message a unary call would have thrown, and the
+ * partition's leader hint) and the stream goes on; so is a malformed one (no request, id 0, an
+ * id still in progress on the stream: InvalidArgument). The stream ends once the client has
+ * half-closed and every answer is written. A message is bounded as the unary ones are: one
+ * request each, with the same key and value limits.
  */
 
+import { setMaxListeners } from "node:events";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { FORWARDED_HEADER } from "../../client/wire.js";
+import { Code, type ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { leaderHintOf } from "../../client/wire.js";
 import {
-  Consistency,
-  type DeleteResponse,
-  DeleteResponseSchema,
-  type GetResponse,
-  GetResponseSchema,
+  type BatchRequest,
+  type BatchResponse,
+  BatchResponseSchema,
   type KV,
-  type PutResponse,
-  PutResponseSchema,
   type ResponseHeader,
   ResponseHeaderSchema,
-  type ScanRequest,
-  type ScanResponse,
-  ScanResponseSchema,
 } from "../../gen/tinyo/v1/kv_pb.js";
-import { type NodeId, type PartitionId, partitionId } from "../ids.js";
+import { type PartitionId, partitionId } from "../ids.js";
 import { partitionOf } from "../ring/index.js";
-import { type Command, encodeCommand, MAX_KEY_BYTES, validateKey } from "../storage/commands.js";
-import type { StateMachine } from "../storage/state-machine.js";
-import type { Store } from "../store/store.js";
-import type { ApplyOutcomes } from "./apply-outcomes.js";
 import { invalidArgument, toConnectError } from "./errors.js";
-import type { InFlight } from "./in-flight.js";
-import type { OpStats } from "./op-stats.js";
-import type { PeerClients } from "./peer-clients.js";
-import type { Routing } from "./routing.js";
+import { createKvOperations, type KvServiceDeps } from "./kv-operations.js";
+import type { RequestContext } from "./routing.js";
+import { answerUnordered } from "./unordered.js";
 
-/** The most pairs one Scan returns. */
-export const MAX_SCAN_LIMIT = 10_000;
-/** A Scan stops early (more = true) once its pairs reach about this many bytes. */
-export const MAX_SCAN_BYTES = 4 * 1024 * 1024;
+export type { KvServiceDeps } from "./kv-operations.js";
+export { MAX_SCAN_BYTES, MAX_SCAN_LIMIT } from "./kv-operations.js";
 
-const EMPTY = new Uint8Array(0);
-
-export interface KvServiceDeps {
-  readonly self: NodeId;
-  readonly partitions: number;
-  readonly store: Store;
-  readonly stateMachine: StateMachine;
-  readonly outcomes: ApplyOutcomes;
-  readonly routing: Routing;
-  readonly peers: PeerClients;
-  readonly inFlight: InFlight;
-  readonly stats: { readonly puts: OpStats; readonly gets: OpStats };
-}
+/** The most requests of one Batch stream in progress at once; beyond, the node stops reading. */
+export const MAX_BATCH_IN_FLIGHT = 1000;
 
 export function createKvService(d: KvServiceDeps): ServiceImpl<typeof KV> {
-  /** The header of an answer given here: what this replica knows of the partition now. */
-  const header = (partition: PartitionId, index: number): ResponseHeader => {
-    const status = d.store.groupStatus(partition);
-    return create(ResponseHeaderSchema, {
-      partition,
-      leader: status?.leader ?? 0,
-      term: BigInt(status?.term ?? 0),
-      index: BigInt(index),
+  const ops = createKvOperations(d);
+
+  /** Runs one request of a stream; never fails: a failure is its answer. */
+  const answer = async (
+    request: BatchRequest,
+    context: RequestContext,
+    inProgress: Set<bigint>,
+  ): Promise<BatchResponse> => {
+    const { id } = request;
+    if (id === 0n) {
+      return failure(id, invalidArgument("a BatchRequest's id must not be 0: choose ids from 1"));
+    }
+    if (request.request.case === undefined) {
+      return failure(
+        id,
+        invalidArgument(`BatchRequest ${id} carries no request: set one of put, get, delete or scan`),
+      );
+    }
+    if (inProgress.has(id)) {
+      return failure(
+        id,
+        invalidArgument(
+          `BatchRequest id ${id} is already in use by a request in progress on this stream: ` +
+            "ids must be unique among the requests awaiting an answer",
+        ),
+      );
+    }
+    inProgress.add(id);
+    try {
+      const op = request.request;
+      switch (op.case) {
+        case "put":
+          return create(BatchResponseSchema, {
+            id,
+            response: { case: "put", value: await ops.put(op.value, context) },
+          });
+        case "get":
+          return create(BatchResponseSchema, {
+            id,
+            response: { case: "get", value: await ops.get(op.value, context) },
+          });
+        case "delete":
+          return create(BatchResponseSchema, {
+            id,
+            response: { case: "delete", value: await ops.delete(op.value, context) },
+          });
+        case "scan":
+          return create(BatchResponseSchema, {
+            id,
+            response: { case: "scan", value: await ops.scan(op.value, context) },
+          });
+      }
+    } catch (error) {
+      return failure(id, toConnectError(error), partitionOfRequest(request, d.partitions));
+    } finally {
+      inProgress.delete(id);
+    }
+  };
+
+  /** The BatchError answer; past validation, with the partition and its leader hint. */
+  const failure = (id: bigint, error: ConnectError, partition?: PartitionId): BatchResponse => {
+    let header: ResponseHeader | undefined;
+    if (partition !== undefined && error.code !== Code.InvalidArgument) {
+      const known = d.routing.leaderOf(partition);
+      header = create(ResponseHeaderSchema, {
+        partition,
+        leader: leaderHintOf(error) ?? known.leader,
+        term: BigInt(known.term),
+      });
+    }
+    return create(BatchResponseSchema, {
+      id,
+      response: { case: "error", value: { code: error.code, message: error.rawMessage, header } },
     });
   };
 
-  /** Runs one request: refused while draining, timed when the client sent it here, errors mapped. */
-  const serve = async <T>(context: HandlerContext, stats: OpStats, work: () => Promise<T>): Promise<T> => {
-    const done = context.requestHeader.has(FORWARDED_HEADER) ? undefined : stats.start();
-    try {
-      const result = await d.inFlight.run(work);
-      done?.();
-      return result;
-    } catch (error) {
-      throw toConnectError(error);
-    }
-  };
-
-  /** Proposes a write here (this node leads) and waits for it to apply. */
-  const propose = async (partition: PartitionId, command: Command) => {
-    const applied = await d.store.propose(partition, encodeCommand(command));
-    const outcome = d.outcomes.outcomeOf(partition, applied.index);
-    if (outcome?.kind === "rejected") {
-      throw new ConnectError(`the write was refused by the state machine: ${outcome.reason}`, Code.Internal);
-    }
-    const index = outcome?.kind === "duplicate" ? outcome.appliedAt : applied.index;
-    const existed =
-      outcome?.kind === "delete" || outcome?.kind === "duplicate" ? (outcome.existed ?? false) : false;
-    return { header: header(partition, index), existed };
-  };
-
-  /** Remembers the leader named by a forwarded answer. */
-  const learn = <R extends { header?: ResponseHeader }>(response: R): R => {
-    const h = response.header;
-    if (h) d.routing.noteLeader(partitionId(h.partition), h.leader, Number(h.term));
-    return response;
-  };
-
   return {
-    put(request, context): Promise<PutResponse> {
-      return serve(context, d.stats.puts, async () => {
-        const command: Command = {
-          type: "put",
-          key: request.key,
-          value: request.value,
-          requestId: requestIdOf(request.requestId),
-        };
-        encodeCommand(command); // validates: InvalidArgument before any routing
-        const partition = partitionOf(request.key, d.partitions);
-        return d.routing.write(
-          d.routing.route(partition, context),
-          async () => create(PutResponseSchema, { header: (await propose(partition, command)).header }),
-          async (to, call) => learn(await d.peers.kv(to).put(request, call)),
-        );
-      });
-    },
+    put: ops.put,
+    get: ops.get,
+    delete: ops.delete,
+    scan: ops.scan,
 
-    delete(request, context): Promise<DeleteResponse> {
-      return serve(context, d.stats.puts, async () => {
-        const command: Command = {
-          type: "delete",
-          key: request.key,
-          requestId: requestIdOf(request.requestId),
-        };
-        encodeCommand(command);
-        const partition = partitionOf(request.key, d.partitions);
-        return d.routing.write(
-          d.routing.route(partition, context),
-          async () => create(DeleteResponseSchema, await propose(partition, command)),
-          async (to, call) => learn(await d.peers.kv(to).delete(request, call)),
-        );
-      });
-    },
-
-    get(request, context): Promise<GetResponse> {
-      return serve(context, d.stats.gets, async () => {
-        validateKey(request.key);
-        const partition = partitionOf(request.key, d.partitions);
-        return d.routing.read(
-          d.routing.route(partition, context),
-          async () => {
-            if (request.consistency !== Consistency.STALE) await d.store.readBarrier(partition);
-            const index = d.stateMachine.appliedIndex(partition);
-            const value = await d.stateMachine.get(partition, request.key);
-            return create(GetResponseSchema, {
-              header: header(partition, index),
-              found: value !== undefined,
-              value: value ?? EMPTY,
-            });
-          },
-          async (to, call) => learn(await d.peers.kv(to).get(request, call)),
-        );
-      });
-    },
-
-    scan(request, context): Promise<ScanResponse> {
-      return serve(context, d.stats.gets, async () => {
-        const limit = scanLimit(request, d.partitions);
-        const partition = partitionId(request.partition);
-        return d.routing.read(
-          d.routing.route(partition, context),
-          async () => {
-            if (request.consistency !== Consistency.STALE) await d.store.readBarrier(partition);
-            const index = d.stateMachine.appliedIndex(partition);
-            const range = scanRange(request);
-            if (range === undefined) return create(ScanResponseSchema, { header: header(partition, index) });
-            const result = await d.stateMachine.scan(partition, range, limit);
-            // Stay under MAX_SCAN_BYTES: cut after the pair that crosses it (at least one pair).
-            let bytes = 0;
-            let count = 0;
-            while (count < result.entries.length && bytes < MAX_SCAN_BYTES) {
-              const pair = result.entries[count++];
-              if (pair) bytes += pair.key.length + pair.value.length;
-            }
-            const pairs = result.entries.slice(0, count);
-            const more = result.more || count < result.entries.length;
-            const last = pairs[pairs.length - 1];
-            return create(ScanResponseSchema, {
-              header: header(partition, index),
-              pairs,
-              more,
-              resumeKey: more && last ? successor(last.key) : EMPTY,
-            });
-          },
-          async (to, call) => learn(await d.peers.kv(to).scan(request, call)),
-        );
-      });
-    },
-
-    batch(): never {
-      throw new ConnectError(
-        "KV.Batch is not implemented yet: send Put, Get, Delete and Scan as unary calls",
-        Code.Unimplemented,
+    batch(requests, context) {
+      // Each request in progress may listen to the stream's signal (a backoff, a forward).
+      setMaxListeners(2 * MAX_BATCH_IN_FLIGHT + 16, context.signal);
+      const inProgress = new Set<bigint>();
+      return answerUnordered(
+        requests,
+        (request) => answer(request, context, inProgress),
+        MAX_BATCH_IN_FLIGHT,
       );
     },
   };
 }
 
-/** An empty request id means none. */
-function requestIdOf(bytes: Uint8Array): Uint8Array | undefined {
-  return bytes.length === 0 ? undefined : bytes;
-}
-
-function scanLimit(request: ScanRequest, partitions: number): number {
-  if (request.partition >= partitions) {
-    throw invalidArgument(
-      `partition ${request.partition} does not exist: partitions are 0 to ${partitions - 1}`,
-    );
+/** The partition a request is about, when it names one (a key, or a partition in range). */
+function partitionOfRequest(request: BatchRequest, partitions: number): PartitionId | undefined {
+  const op = request.request;
+  switch (op.case) {
+    case "put":
+    case "get":
+    case "delete":
+      return op.value.key.length > 0 ? partitionOf(op.value.key, partitions) : undefined;
+    case "scan":
+      return op.value.partition < partitions ? partitionId(op.value.partition) : undefined;
+    default:
+      return undefined;
   }
-  if (request.limit > MAX_SCAN_LIMIT) {
-    throw invalidArgument(
-      `the scan limit is ${request.limit}: a scan returns at most ${MAX_SCAN_LIMIT} pairs; ` +
-        "page with more and resume_key",
-    );
-  }
-  for (const [name, bytes] of [
-    ["start", request.start],
-    ["end", request.end],
-    ["prefix", request.prefix],
-  ] as const) {
-    if (bytes.length > MAX_KEY_BYTES + 1) {
-      throw invalidArgument(
-        `the scan's ${name} is ${bytes.length} bytes: keys are at most ${MAX_KEY_BYTES} bytes`,
-      );
-    }
-  }
-  return request.limit === 0 ? MAX_SCAN_LIMIT : request.limit;
-}
-
-/** [start, end) narrowed to the prefix; undefined when nothing can match. */
-function scanRange(request: ScanRequest): { start?: Uint8Array; end?: Uint8Array } | undefined {
-  let start: Uint8Array | undefined = request.start.length > 0 ? request.start : undefined;
-  let end: Uint8Array | undefined = request.end.length > 0 ? request.end : undefined;
-  if (request.prefix.length > 0) {
-    if (start === undefined || Buffer.compare(start, request.prefix) < 0) start = request.prefix;
-    const prefixEnd = prefixSuccessor(request.prefix);
-    if (prefixEnd !== undefined && (end === undefined || Buffer.compare(prefixEnd, end) < 0)) end = prefixEnd;
-  }
-  if (start !== undefined && end !== undefined && Buffer.compare(start, end) >= 0) return undefined;
-  return { start, end };
-}
-
-/** The smallest key greater than `key`: key + 0x00. */
-function successor(key: Uint8Array): Uint8Array {
-  const out = new Uint8Array(key.length + 1);
-  out.set(key);
-  return out;
-}
-
-/** The smallest key greater than every key that starts with `prefix`; undefined if none (all 0xff). */
-function prefixSuccessor(prefix: Uint8Array): Uint8Array | undefined {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if ((prefix[i] as number) < 0xff) {
-      const out = prefix.slice(0, i + 1);
-      out[i] = (out[i] as number) + 1;
-      return out;
-    }
-  }
-  return undefined;
 }

@@ -24,6 +24,12 @@ import { isRetryable, toConnectError, unavailable } from "./errors.js";
 /** How long a forwarded request may wait here for a leader before handing the retry back. */
 const FORWARDED_WAIT_MS = 1000;
 
+/**
+ * What routing needs of the call that carries a request: a unary call's HandlerContext, or the
+ * Batch stream's (each of its requests gets the stream's remaining deadline, or the default).
+ */
+export type RequestContext = Pick<HandlerContext, "requestHeader" | "timeoutMs" | "signal">;
+
 /** One request's routing state. */
 export interface Route {
   readonly partition: PartitionId;
@@ -54,7 +60,7 @@ export class Routing {
   ) {}
 
   /** The routing state of a request arriving with `context`. */
-  route(partition: PartitionId, context: HandlerContext): Route {
+  route(partition: PartitionId, context: RequestContext): Route {
     const forwarded = context.requestHeader.has(FORWARDED_HEADER);
     const timeout = context.timeoutMs() ?? DEFAULT_DEADLINE_MS;
     const wait = forwarded ? Math.min(timeout, FORWARDED_WAIT_MS) : timeout;

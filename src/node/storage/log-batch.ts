@@ -144,10 +144,15 @@ function snapshotRecord(group: number, meta: SnapshotMeta): PlannedRecord {
   };
 }
 
-export function compactRecord(group: number, index: number): PlannedRecord {
+export function compactRecord(group: number, meta: SnapshotMeta): PlannedRecord {
   return {
-    spec: { type: RecordType.compact, group, payloadBytes: 8, write: (w) => w.u64(index) },
-    record: { kind: "compact", group, index },
+    spec: {
+      type: RecordType.compact,
+      group,
+      payloadBytes: snapshotBytes(meta),
+      write: (w) => writeSnapshot(w, meta),
+    },
+    record: { kind: "compact", group, meta },
   };
 }
 

@@ -11,9 +11,11 @@
  *                                      u32 node, config (the configuration that results)
  *   hardState   u64 term, u32 vote (0 = none), u64 commit
  *   snapshot    u64 index, u64 term, config
- *   compact     u64 index (entries <= index are no longer needed)
+ *   compact     as snapshot: the index up to which entries are no longer needed, with the term
+ *               and configuration at that index (so that a restart needs nothing else)
  *   checkpoint  u32 groupCount, then per group: u32 group, u8 flags (1 = has hard state,
- *               2 = has snapshot), [hardState], [snapshot], u64 floor
+ *               2 = has snapshot), [hardState], [snapshot], u64 floor; the snapshot is the
+ *               meta at the floor (an installed snapshot's or a compaction's, the newer)
  */
 
 import { nodeId } from "../ids.js";
@@ -269,6 +271,7 @@ export function readSnapshot(r: ByteReader): SnapshotMeta {
 export interface GroupCheckpoint {
   readonly group: number;
   readonly hardState: HardState | undefined;
+  /** The meta at the floor: of the installed snapshot or of the compaction, whichever is newer. */
   readonly snapshot: SnapshotMeta | undefined;
   /** Entries <= floor are gone (snapshot or compaction); the stored log starts at floor + 1. */
   readonly floor: number;

@@ -5,7 +5,7 @@
  * from 1 with no gaps. Nothing else may live in the directory.
  *
  * Segment file:
- *   header (16 bytes)  "TINYOLOG" magic (8), u32 format version (1), u32 seq (= the file name)
+ *   header (16 bytes)  "TINYOLOG" magic (8), u32 format version (2), u32 seq (= the file name)
  *   then batches, back to back. The first batch of every segment is exactly one checkpoint
  *   record (see raft-engine.ts for why).
  *
@@ -36,7 +36,8 @@ import {
 } from "./log-codec.js";
 
 export const SEGMENT_MAGIC = Buffer.from("TINYOLOG", "latin1");
-export const FORMAT_VERSION = 1;
+/** 2: a compact record carries the term and configuration at its index (1 had the index only). */
+export const FORMAT_VERSION = 2;
 export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 16;
 export const FLAG_END = 1;
@@ -169,7 +170,7 @@ export type LogRecord =
   | { readonly kind: "entries"; readonly group: number; readonly first: number; readonly count: number }
   | { readonly kind: "hardState"; readonly group: number; readonly hardState: HardState }
   | { readonly kind: "snapshot"; readonly group: number; readonly meta: SnapshotMeta }
-  | { readonly kind: "compact"; readonly group: number; readonly index: number }
+  | { readonly kind: "compact"; readonly group: number; readonly meta: SnapshotMeta }
   | { readonly kind: "checkpoint"; readonly groups: readonly GroupCheckpoint[] };
 
 /** Decodes a checksummed record; throws LogDecodeError if it does not parse. */
@@ -187,7 +188,7 @@ export function decodeRecord(buf: Uint8Array, rec: FramedRecord & { ok: true }):
       out = { kind: "snapshot", group, meta: readSnapshot(r) };
       break;
     case RecordType.compact:
-      out = { kind: "compact", group, index: r.u64() };
+      out = { kind: "compact", group, meta: readSnapshot(r) };
       break;
     case RecordType.checkpoint:
       out = { kind: "checkpoint", groups: readCheckpoint(r) };

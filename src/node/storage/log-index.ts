@@ -1,6 +1,6 @@
 /**
- * The in-memory index of the Raft log: per group, the latest hard state and snapshot meta, the
- * floor (entries at or below it are gone) and where the live entries lie on disk. Entries
+ * The in-memory index of the Raft log: per group, the latest hard state, the floor (entries at
+ * or below it are gone) and the snapshot meta at the floor (term and configuration there) and where the live entries lie on disk. Entries
  * themselves stay on disk: the Raft core already holds them in memory, so the engine keeps one
  * small span per entries record and reads the records back only in `load`.
  *
@@ -11,7 +11,8 @@
  *   <= floor the record changes nothing (as etcd's MemoryStorage.Append).
  * - snapshot: the whole stored log is discarded and floor = snapshot.index (as the core's
  *   RaftLog.restore drops its whole log).
- * - compact(i): entries <= i are dropped and floor = max(floor, i).
+ * - compact(meta): if meta.index > floor, entries <= meta.index are dropped, floor = meta.index
+ *   and the snapshot meta becomes `meta` (older compactions change nothing).
  * - hard state: replaced.
  * - checkpoint: sets hard state, snapshot and floor (raising the floor as compact does); it
  *   never touches entries, so replaying it mid-stream changes nothing.
@@ -42,6 +43,7 @@ export class LogIndexError extends Error {
 
 export class GroupLog {
   hardState: HardState | undefined;
+  /** The meta at the floor: of the last installed snapshot or compaction, whichever is newer. */
   snapshot: SnapshotMeta | undefined;
   floor = 0;
   /** Contiguous, ascending; their segments never decrease (a later write truncates what follows). */
@@ -92,7 +94,13 @@ export class GroupLog {
     this.spans = [];
   }
 
-  compact(index: number): void {
+  compact(meta: SnapshotMeta): void {
+    if (meta.index <= this.floor) return;
+    this.snapshot = meta;
+    this.cutTo(meta.index);
+  }
+
+  private cutTo(index: number): void {
     if (index <= this.floor) return;
     this.floor = index;
     let drop = 0;
@@ -105,7 +113,7 @@ export class GroupLog {
   restore(cp: GroupCheckpoint): void {
     this.hardState = cp.hardState;
     this.snapshot = cp.snapshot;
-    this.compact(cp.floor);
+    this.cutTo(cp.floor);
   }
 
   checkpoint(group: number): GroupCheckpoint {
@@ -146,7 +154,7 @@ export class LogIndex {
         this.touch(rec.group).installSnapshot(rec.meta);
         break;
       case "compact":
-        this.touch(rec.group).compact(rec.index);
+        this.touch(rec.group).compact(rec.meta);
         break;
       case "checkpoint":
         for (const cp of rec.groups) this.touch(cp.group).restore(cp);

@@ -62,9 +62,13 @@ export interface RaftEngineOptions {
 export interface StoredGroup {
   /** {0, 0, 0} for a group never written. */
   readonly hardState: HardState;
-  /** The last installed snapshot's meta (not a compaction point: see `compact`). */
+  /**
+   * The meta (index, term, configuration) where the stored log starts: that of the last
+   * installed snapshot or of the last compaction, whichever is newer. With the hard state and
+   * the entries, it is all the Raft core needs to restart.
+   */
   readonly snapshot: SnapshotMeta | undefined;
-  /** The stored log, contiguous from floor + 1 where floor = max(snapshot index, compaction index). */
+  /** The stored log, contiguous from snapshot.index + 1 (from 1 without a snapshot). */
   readonly entries: Entry[];
 }
 
@@ -202,22 +206,26 @@ export class RaftEngine {
   }
 
   /**
-   * The group no longer needs entries <= index (its state machine is durable past it). Writes
-   * a compaction record (one fdatasync if fsync) and deletes the segments this frees. The
-   * term and configuration at `index` are not kept here: after a compaction the host builds
-   * the restart snapshot meta from its state machine (as TiKV keeps its truncated state there).
-   * `index` beyond the group's last stored index is refused.
+   * The group no longer needs entries <= meta.index (its state machine is durable past it).
+   * Writes a compaction record that keeps `meta` (the term and configuration at that index, so
+   * that `load` gives a restart everything it needs), with one fdatasync if fsync is on, and
+   * deletes the segments this frees. A compaction at or below the group's floor (say, behind a
+   * snapshot installed meanwhile) changes nothing; one beyond its last stored index is refused.
    */
-  compact(group: number, index: number): Promise<void> {
+  compact(group: number, meta: SnapshotMeta): Promise<void> {
     return this.enqueue(async () => {
       const g = this.index.get(group);
+      const { index, term } = meta;
+      if (!Number.isSafeInteger(term) || term < 0 || !Number.isSafeInteger(index)) {
+        throw new InvalidLogWriteError(`group ${group}: compaction meta index ${index} / term ${term}`);
+      }
       if (g === undefined || index <= g.floor) return;
-      if (!Number.isSafeInteger(index) || index > g.lastIndex()) {
+      if (index > g.lastIndex()) {
         throw new InvalidLogWriteError(
           `group ${group}: cannot compact to ${index}, the last stored index is ${g.lastIndex()}`,
         );
       }
-      await this.append([compactRecord(group, index)]);
+      await this.append([compactRecord(group, meta)]);
       await this.deleteObsoleteSegments();
     });
   }

@@ -7,7 +7,7 @@
  * new one. A larger snapshot does not fit one batch, so it is written in several, in order:
  *   1. an install marker (outside the partition's range) + deleteRange + the first records;
  *   2. more records;
- *   3. the last records + the applied index + removal of the marker.
+ *   3. the last records + the applied index (and the Raft meta, if given) + removal of the marker.
  * RocksDB recovers a prefix of the batches written (its WAL replays in order and stops at the
  * first damaged record), so after a crash either all of step 3 survived, or the marker is there
  * and the applied index is absent. At open, a partition with a marker is wiped entirely (its
@@ -18,14 +18,15 @@
  */
 
 import type { PartitionId } from "../ids.js";
+import type { SnapshotMeta } from "../raft/types.js";
 import type { WriteOp } from "./state-machine-apply.js";
 import {
   appliedIndexKey,
+  appliedIndexValue,
   installingKey,
   partitionKey,
   partitionRange,
   Tag,
-  u64,
 } from "./state-machine-keys.js";
 import { parseSnapshotChunk } from "./state-machine-snapshot.js";
 
@@ -44,6 +45,7 @@ export async function installPartition(
   appliedIndex: number,
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   hooks: InstallHooks,
+  raftMeta?: SnapshotMeta,
 ): Promise<void> {
   const range = partitionRange(partition);
   const marker = installingKey(partition);
@@ -82,7 +84,9 @@ export async function installPartition(
     throw error;
   }
   const head: WriteOp[] = started ? [] : [{ op: "deleteRange", start: range.gte, end: range.lt }];
-  const tail: WriteOp[] = [{ op: "put", key: appliedIndexKey(partition), value: u64(appliedIndex) }];
+  const tail: WriteOp[] = [
+    { op: "put", key: appliedIndexKey(partition), value: appliedIndexValue(appliedIndex, raftMeta) },
+  ];
   if (started) tail.push({ op: "delete", key: marker });
   await hooks.write([...head, ...ops, ...tail]);
 }

@@ -5,7 +5,10 @@
  *
  *   [0x00] "format"                          -> FORMAT_MARKER (magic + format version)
  *   [0x00] "installing" [partition: u32]     -> empty: a snapshot install in progress
- *   [0x01] [partition: u32] [0x00]                         -> applied index: u64
+ *   [0x01] [partition: u32] [0x00]                         -> applied index: u64, then, written
+ *                                                             by a snapshot install only (the
+ *                                                             next apply drops it), the Raft
+ *                                                             snapshot meta it came with
  *   [0x01] [partition: u32] [0x01] [generation: u64] [id: 16] -> dedup record: u64 index that
  *                                                                applied request `id`
  *   [0x01] [partition: u32] [0x02] [user key]              -> user value
@@ -15,7 +18,16 @@
  */
 
 import type { PartitionId } from "../ids.js";
+import type { SnapshotMeta } from "../raft/types.js";
 import { REQUEST_ID_BYTES } from "./commands.js";
+import {
+  ByteReader,
+  ByteWriter,
+  LogDecodeError,
+  readSnapshot,
+  snapshotBytes,
+  writeSnapshot,
+} from "./log-codec.js";
 
 const NODE_META = 0x00;
 const PARTITION = 0x01;
@@ -118,6 +130,32 @@ export function dedupKey(partition: PartitionId, generation: number, requestId?:
   writeU64(out, PARTITION_PREFIX_BYTES + 1, generation);
   if (requestId !== undefined) out.set(requestId, PARTITION_PREFIX_BYTES + 1 + 8);
   return out;
+}
+
+/**
+ * The value of the applied-index key: the index, and after a snapshot install the Raft meta
+ * (index, term, configuration; log-codec.ts's snapshot layout) that the install came with, so
+ * that a crash between the install and the Raft log's record of it loses nothing.
+ */
+export function appliedIndexValue(index: number, raftMeta?: SnapshotMeta): Uint8Array {
+  const out = new Uint8Array(8 + (raftMeta ? snapshotBytes(raftMeta) : 0));
+  writeU64(out, 0, index);
+  if (raftMeta) writeSnapshot(new ByteWriter(out, 8), raftMeta);
+  return out;
+}
+
+/** The Raft meta stored beside an applied index, if any (undefined for a malformed one too). */
+export function raftMetaOfAppliedIndexValue(value: Uint8Array): SnapshotMeta | undefined {
+  if (value.length <= 8) return undefined;
+  try {
+    const r = new ByteReader(value, 8, value.length);
+    const meta = readSnapshot(r);
+    r.expectEnd();
+    return meta;
+  } catch (error) {
+    if (error instanceof LogDecodeError) return undefined;
+    throw error;
+  }
 }
 
 /** The smallest byte string greater than every string starting with `prefix`; empty if none. */

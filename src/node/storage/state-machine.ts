@@ -17,6 +17,7 @@
 
 import type RocksDB from "rocksdb-native";
 import type { PartitionId } from "../ids.js";
+import type { SnapshotMeta } from "../raft/types.js";
 import {
   type ApplyEntry,
   type ApplyOutcome,
@@ -39,6 +40,7 @@ import {
   increment,
   PARTITION_PREFIX_BYTES,
   partitionRange,
+  raftMetaOfAppliedIndexValue,
   readU64,
   Tag,
   tagRange,
@@ -249,34 +251,58 @@ export class StateMachine {
   /**
    * Replaces the partition with a snapshot's chunks (as produced by `snapshot().chunks()`) and
    * sets its applied index; durable when it returns (it flushes). Atomic for snapshots up to
-   * 32 MiB; see state-machine-install.ts for larger ones.
+   * 32 MiB; see state-machine-install.ts for larger ones. `raftMeta` (its index must be
+   * `appliedIndex`) is kept beside the applied index until the next apply: read it back with
+   * `installedSnapshotMeta` after a crash that came before the Raft log recorded the install.
    */
   async installSnapshot(
     partition: PartitionId,
     appliedIndex: number,
     chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+    raftMeta?: SnapshotMeta,
   ): Promise<void> {
     if (!isIndex(appliedIndex)) {
       throw new InvalidCallError(
         `a snapshot's applied index must be a non-negative integer, got ${appliedIndex}`,
       );
     }
+    if (raftMeta !== undefined && raftMeta.index !== appliedIndex) {
+      throw new InvalidCallError(
+        `the Raft meta of a snapshot at applied index ${appliedIndex} is at index ${raftMeta.index}`,
+      );
+    }
     return this.serial(partition, async () => {
       const state = this.state(partition);
       this.installing.add(partition);
       try {
-        await installPartition(partition, appliedIndex, chunks, {
-          write: (ops) => this.write(ops),
-          onRangeDeleted: () => {
-            state.applied = 0;
+        await installPartition(
+          partition,
+          appliedIndex,
+          chunks,
+          {
+            write: (ops) => this.write(ops),
+            onRangeDeleted: () => {
+              state.applied = 0;
+            },
           },
-        });
+          raftMeta,
+        );
         state.applied = appliedIndex;
       } finally {
         this.installing.delete(partition);
       }
       await this.db.flush();
     });
+  }
+
+  /**
+   * The Raft meta that the partition's last snapshot install stored beside its applied index,
+   * while no apply has followed it; undefined otherwise.
+   */
+  async installedSnapshotMeta(partition: PartitionId): Promise<SnapshotMeta | undefined> {
+    this.checkOpen();
+    const value = await this.db.get(appliedIndexKey(partition));
+    return value === null ? undefined : raftMetaOfAppliedIndexValue(value);
   }
 
   /** Deletes all of the partition's state (a replica moved away): applied index 0, no keys. */

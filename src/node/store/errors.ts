@@ -39,3 +39,30 @@ export class StoreClosedError extends Error {
     super(`the node is not serving: ${reason}`);
   }
 }
+
+/**
+ * A proposal's entry was replaced by a snapshot from the leader before this node applied it:
+ * the write may or may not have taken effect. Retrying with the same request id is safe.
+ */
+export class ProposalOutcomeUnknownError extends Error {
+  override name = "ProposalOutcomeUnknownError";
+  constructor(readonly partition: PartitionId) {
+    super(
+      `the write to partition ${partition} was overtaken by a snapshot from the leader: it may or may not ` +
+        "have taken effect; retry it with the same request id",
+    );
+  }
+}
+
+/** A snapshot arrived for a partition that is still installing the previous one. */
+export class SnapshotBusyError extends Error {
+  override name = "SnapshotBusyError";
+  constructor(readonly partition: PartitionId) {
+    super(`partition ${partition} is already installing a snapshot`);
+  }
+}
+
+/** The store cannot start from what is stored; the message says what and what to do. */
+export class StoreOpenError extends Error {
+  override name = "StoreOpenError";
+}

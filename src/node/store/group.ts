@@ -1,7 +1,7 @@
 import type { NodeId, PartitionId } from "../ids.js";
 import type { RaftNode } from "../raft/raft.js";
 import type { Entry, ReadState, Refusal } from "../raft/types.js";
-import { NotLeaderError, ProposalDroppedError } from "./errors.js";
+import { NotLeaderError, ProposalDroppedError, ProposalOutcomeUnknownError } from "./errors.js";
 
 interface Waiter {
   resolve(): void;
@@ -29,6 +29,10 @@ export class Group {
   private confirmedReads: { index: number; waiter: Waiter }[] = [];
   private readSeq = 0;
   private knownLeader: NodeId | 0 = 0;
+  /** Installing a snapshot from the leader: the store neither ticks nor steps nor drives it. */
+  installing = false;
+  /** Since the node started: snapshots installed here, sent from here (acknowledged), compactions. */
+  readonly counts = { snapshotsInstalled: 0, snapshotsSent: 0, compactions: 0 };
 
   constructor(
     readonly partition: PartitionId,
@@ -65,6 +69,18 @@ export class Group {
       this.proposals.delete(entry.index);
       if (proposal.term === entry.term) proposal.resolve({ index: entry.index, term: entry.term });
       else proposal.reject(new ProposalDroppedError(this.partition));
+    }
+  }
+
+  /**
+   * The log was replaced by a snapshot up to `index`: proposals at or below it will never be
+   * applied one by one here, and whether the leader's log had them is unknown.
+   */
+  onSnapshotRestored(index: number): void {
+    for (const [at, proposal] of this.proposals) {
+      if (at > index) continue;
+      this.proposals.delete(at);
+      proposal.reject(new ProposalOutcomeUnknownError(this.partition));
     }
   }
 

@@ -1,23 +1,29 @@
 import type { NodeId, PartitionId } from "../ids.js";
 import { RaftNode } from "../raft/raft.js";
-import type { Message, Ready, RestartState } from "../raft/types.js";
+import type { Message, Ready, SnapshotMeta } from "../raft/types.js";
 import { Random } from "../random.js";
 import type { Placement } from "../ring/placement.js";
 import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
+import { type CompactionPolicy, Compactor, DEFAULT_COMPACTION } from "./compaction.js";
 import { NotLeaderError, NotReplicaError, StoreClosedError } from "./errors.js";
 import { type Applied, Group } from "./group.js";
+import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
+import { planRestart } from "./restart-state.js";
+import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
+import { type SendSnapshot, SnapshotSender } from "./snapshot-sender.js";
+import { type GroupStatus, groupStatusOf, type StoreStats } from "./status.js";
 
 const EMPTY = new Uint8Array(0);
+
+export type { CompactionPolicy } from "./compaction.js";
+export type { ReplicatedStateMachine } from "./replicated-state-machine.js";
+export type { InboundSnapshot, SnapshotReceipt } from "./snapshot-receiver.js";
+export type { SendSnapshot } from "./snapshot-sender.js";
+export type { GroupStatus, StoreStats } from "./status.js";
 
 export interface GroupMessage {
   readonly group: PartitionId;
   readonly message: Message;
-}
-
-/** What the store needs of the state machine (RocksDB, in src/node/storage). */
-export interface ReplicatedStateMachine {
-  appliedIndex(partition: PartitionId): number | Promise<number>;
-  apply(partition: PartitionId, entries: readonly { index: number; data: Uint8Array }[]): Promise<unknown>;
 }
 
 export interface StoreOptions {
@@ -25,8 +31,14 @@ export interface StoreOptions {
   readonly placement: Placement;
   readonly engine: RaftEngine;
   readonly stateMachine: ReplicatedStateMachine;
-  /** Hands messages to the transport; must not block. */
+  /** Hands messages to the transport; must not block. Snapshot messages never go this way. */
   readonly send: (to: NodeId, messages: GroupMessage[]) => void;
+  /** Streams a snapshot to a follower (the transport's sendSnapshot). */
+  readonly sendSnapshot: SendSnapshot;
+  /** When to compact the Raft log; default every 10,000 entries, checked every second. */
+  readonly compaction?: Partial<CompactionPolicy>;
+  /** Structured log of compactions and snapshot transfers. */
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /** Milliseconds per Raft tick; heartbeats every tick, elections after 10-20 ticks by default. */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -37,18 +49,6 @@ export interface StoreOptions {
   readonly onFatal?: (error: Error) => void;
 }
 
-export interface GroupStatus {
-  readonly partition: PartitionId;
-  readonly role: string;
-  readonly term: number;
-  readonly leader: NodeId | 0;
-  readonly commitIndex: number;
-  readonly appliedIndex: number;
-  readonly lastIndex: number;
-  readonly voters: readonly NodeId[];
-  readonly learners: readonly NodeId[];
-}
-
 /**
  * The multi-Raft host: every Raft group this node is a member of, driven by one tick timer and
  * one ready cycle. A cycle takes the ready of every group that has one, makes all their entries
@@ -56,6 +56,11 @@ export interface GroupStatus {
  * messages in one batch per peer, applies committed entries to the state machine, and answers
  * the proposals and reads waiting on them. Inputs arriving meanwhile are stepped into the cores
  * at once and handled by the next cycle, so batches grow with the load (group commit).
+ *
+ * Beside the cycle: the compactor cuts each group's log behind its durable applied index
+ * (compaction.ts); a snapshot message in a ready is streamed by the snapshot sender rather than
+ * sent (snapshot-sender.ts); a snapshot streamed here is installed by freezing its group
+ * (snapshot-receiver.ts), and the ready that then carries it is persisted but not applied.
  */
 export class Store {
   private readonly groups = new Map<PartitionId, Group>();
@@ -63,16 +68,70 @@ export class Store {
   private cycleRunning = false;
   private cycleWanted = false;
   private idle: Promise<void> = Promise.resolve();
+  /** The cycle running now (settled when none is). */
+  private currentCycle: Promise<void> = Promise.resolve();
   private closedReason: string | undefined;
+  private readonly counts = {
+    compactions: 0,
+    snapshotsSent: 0,
+    snapshotsSendFailed: 0,
+    snapshotsInstalled: 0,
+    snapshotsSkipped: 0,
+  };
+  private readonly log: (event: string, fields: Record<string, unknown>) => void;
+  private readonly snapshots: SnapshotSender;
+  private readonly compactor: Compactor;
 
-  private constructor(private readonly options: StoreOptions) {}
+  private constructor(private readonly options: StoreOptions) {
+    this.log = options.log ?? (() => {});
+    const sm = options.stateMachine;
+    this.snapshots = new SnapshotSender({
+      snapshot: (p) => sm.snapshot(p),
+      send: options.sendSnapshot,
+      metaAt: (p, index) => this.groups.get(p)?.raft.snapshotMetaAt(index),
+      log: this.log,
+      onDone: (p, ok) => {
+        if (!ok) this.counts.snapshotsSendFailed++;
+        const group = this.groups.get(p);
+        if (ok && group) {
+          this.counts.snapshotsSent++;
+          group.counts.snapshotsSent++;
+        }
+      },
+    });
+    this.compactor = new Compactor(
+      { ...DEFAULT_COMPACTION, ...options.compaction },
+      {
+        groups: () => this.groups.values(),
+        flush: () => sm.flush(),
+        compactLog: (p, meta) => options.engine.compact(p, meta),
+        isClosed: () => this.closedReason !== undefined,
+        onCompacted: (p, meta) => {
+          this.counts.compactions++;
+          const group = this.groups.get(p);
+          if (group) group.counts.compactions++;
+          this.log("store.compacted", { partition: p, index: meta.index, term: meta.term });
+        },
+        onFatal: (error) => this.fail(error),
+      },
+    );
+  }
 
   /** Loads every group this node replicates from the engine and the state machine. */
   static async open(options: StoreOptions): Promise<Store> {
     const store = new Store(options);
     const { placement, self } = options;
     for (const p of placement.partitionsOf(self)) {
-      const state = await store.restartState(p);
+      const { stateMachine, engine } = options;
+      const plan = planRestart(
+        p,
+        engine.load(p),
+        await stateMachine.appliedIndex(p),
+        await stateMachine.installedSnapshotMeta(p),
+        { voters: placement.preferenceList(p), learners: [] },
+      );
+      if (plan.repair) await engine.write([plan.repair]);
+      const state = plan.state;
       const random = new Random(options.seed, p + 1);
       const raft = new RaftNode(
         {
@@ -91,6 +150,7 @@ export class Store {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 50);
+    this.compactor.start();
     this.schedule();
   }
 
@@ -98,11 +158,46 @@ export class Store {
     return [...this.groups.keys()];
   }
 
-  /** Messages from a peer (the transport's onMessages). Messages for groups we do not host are dropped. */
+  /**
+   * Messages from a peer (the transport's onMessages). Dropped: messages for groups we do not
+   * host or that are installing a snapshot (Raft resends), and snapshot messages, whose state
+   * comes only with receiveSnapshot.
+   */
   receive(messages: readonly GroupMessage[]): void {
     if (this.closedReason) return;
-    for (const { group, message } of messages) this.groups.get(group)?.raft.step(message);
+    for (const { group, message } of messages) {
+      const g = this.groups.get(group);
+      if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
+    }
     this.schedule();
+  }
+
+  /**
+   * A snapshot streamed by a leader (the transport's onSnapshot): installed in the state machine
+   * and stepped into the group, or acknowledged without installing when the group's log already
+   * reaches it. See snapshot-receiver.ts.
+   */
+  async receiveSnapshot(inbound: InboundSnapshot): Promise<SnapshotReceipt> {
+    if (this.closedReason) throw new StoreClosedError(this.closedReason);
+    const group = this.groups.get(inbound.group);
+    if (!group) throw new NotReplicaError(inbound.group);
+    const receipt = await receiveSnapshot(group, inbound, {
+      stateMachine: this.options.stateMachine,
+      cycleDone: () => this.currentCycle,
+      isClosed: () => this.closedReason !== undefined,
+      schedule: () => this.schedule(),
+      fail: (error) => this.fail(error),
+      log: this.log,
+    });
+    if (receipt.installed) {
+      this.counts.snapshotsInstalled++;
+      group.counts.snapshotsInstalled++;
+    } else this.counts.snapshotsSkipped++;
+    return receipt;
+  }
+
+  stats(): StoreStats {
+    return { ...this.counts };
   }
 
   /** Replicates `data` in `partition`; resolves once applied on this node (this node must lead). */
@@ -149,11 +244,16 @@ export class Store {
     this.schedule();
   }
 
-  /** Stops ticking, waits for the cycle in flight, and fails whatever still waits. */
+  /**
+   * Stops ticking, ends snapshot transfers, waits for the cycle and the compaction in flight,
+   * and fails whatever still waits.
+   */
   async close(reason = "the node is shutting down"): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.closedReason ??= reason;
+    this.snapshots.close();
+    await this.compactor.stop();
     await this.idle;
     const error = new StoreClosedError(this.closedReason);
     for (const group of this.groups.values()) group.failAll(error);
@@ -163,12 +263,23 @@ export class Store {
     if (this.closedReason) throw new StoreClosedError(this.closedReason);
     const group = this.groups.get(partition);
     if (!group) throw new NotReplicaError(partition);
+    if (group.installing) throw new NotLeaderError(partition, 0, "it is installing a snapshot");
     return group;
   }
 
   private tick(): void {
-    for (const group of this.groups.values()) group.raft.tick();
+    for (const group of this.groups.values()) if (!group.installing) group.raft.tick();
     this.schedule();
+  }
+
+  /** Storage failed: continuing could acknowledge what is not durable. Stop serving. */
+  private fail(error: Error): void {
+    if (this.closedReason) return;
+    this.closedReason = `storage failed: ${error.message}`;
+    if (this.timer) clearInterval(this.timer);
+    this.snapshots.close();
+    for (const group of this.groups.values()) group.failAll(new StoreClosedError(this.closedReason));
+    this.options.onFatal?.(error);
   }
 
   private schedule(): void {
@@ -187,15 +298,11 @@ export class Store {
     try {
       do {
         this.cycleWanted = false;
-        await this.cycle();
+        this.currentCycle = this.cycle();
+        await this.currentCycle;
       } while (this.cycleWanted && !this.closedReason);
     } catch (error) {
-      // Storage failed: continuing could acknowledge what is not durable. Stop serving.
-      const err = error instanceof Error ? error : new Error(String(error));
-      this.closedReason = `storage failed: ${err.message}`;
-      if (this.timer) clearInterval(this.timer);
-      for (const group of this.groups.values()) group.failAll(new StoreClosedError(this.closedReason));
-      this.options.onFatal?.(err);
+      this.fail(error instanceof Error ? error : new Error(String(error)));
     } finally {
       this.cycleRunning = false;
     }
@@ -205,7 +312,7 @@ export class Store {
     const readies: { group: Group; ready: Ready; leaderChanged: boolean }[] = [];
     const writes: GroupWrite[] = [];
     for (const group of this.groups.values()) {
-      if (!group.raft.hasReady()) continue;
+      if (group.installing || !group.raft.hasReady()) continue;
       const ready = group.raft.ready();
       readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader) });
       if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
@@ -220,10 +327,14 @@ export class Store {
     if (readies.length === 0) return;
     // 1. Durable first: nothing below may depend on state that a crash could lose.
     if (writes.length > 0) await this.options.engine.write(writes);
-    // 2. One batch per peer for all groups.
+    // 2. One batch per peer for all groups; snapshots stream on their own.
     const outbox = new Map<NodeId, GroupMessage[]>();
     for (const { group, ready } of readies) {
       for (const message of ready.messages) {
+        if (message.type === "snapshot") {
+          this.snapshots.start(group.partition, message);
+          continue;
+        }
         let batch = outbox.get(message.to);
         if (!batch) {
           batch = [];
@@ -233,9 +344,11 @@ export class Store {
       }
     }
     for (const [to, batch] of outbox) this.options.send(to, batch);
-    // 3. Apply, then answer what waited on it.
+    // 3. Apply, then answer what waited on it. A snapshot in a ready was installed in the state
+    // machine before it was stepped into the core (snapshot-receiver.ts): nothing to apply.
     await Promise.all(
       readies.map(async ({ group, ready }) => {
+        if (ready.snapshot) await this.checkInstalled(group.partition, ready.snapshot.meta);
         const entries = ready.committedEntries;
         if (entries.length > 0) {
           await this.options.stateMachine.apply(
@@ -247,6 +360,7 @@ export class Store {
     );
     for (const { group, ready, leaderChanged } of readies) {
       group.raft.advance(ready);
+      if (ready.snapshot) group.onSnapshotRestored(ready.snapshot.meta.index);
       group.onApplied(ready.committedEntries);
       if (leaderChanged) group.onLeaderChanged();
       group.onReadStates(ready.readStates);
@@ -258,30 +372,13 @@ export class Store {
     }
   }
 
-  private async restartState(partition: PartitionId): Promise<RestartState> {
-    const stored = this.options.engine.load(partition);
+  private async checkInstalled(partition: PartitionId, meta: SnapshotMeta): Promise<void> {
     const applied = await this.options.stateMachine.appliedIndex(partition);
-    const initial = { voters: this.options.placement.preferenceList(partition), learners: [] };
-    const meta = stored.snapshot ?? { index: 0, term: 0, config: initial };
-    return {
-      hardState: stored.hardState,
-      snapshot: { meta, data: EMPTY },
-      entries: stored.entries,
-      applied: Math.max(applied, meta.index),
-    };
+    if (applied < meta.index) {
+      throw new Error(
+        `partition ${partition}: the core restored a snapshot at ${meta.index} that the state machine ` +
+          `(applied ${applied}) does not hold`,
+      );
+    }
   }
-}
-
-function groupStatusOf({ partition, raft }: Group): GroupStatus {
-  return {
-    partition,
-    role: raft.role,
-    term: raft.term,
-    leader: raft.leader,
-    commitIndex: raft.commitIndex,
-    appliedIndex: raft.appliedIndex,
-    lastIndex: raft.lastIndex,
-    voters: raft.config.voters,
-    learners: raft.config.learners,
-  };
 }

@@ -20,6 +20,13 @@ export class TransportCounters {
   droppedInbound = 0;
   /** Inbound calls refused: wrong token, malformed batch, misaddressed messages, shutting down. */
   rejectedCalls = 0;
+  /** Raft.SendSnapshot streams that the peer acknowledged, that failed, and the state bytes sent. */
+  snapshotsSent = 0;
+  snapshotsFailed = 0;
+  snapshotBytesSent = 0;
+  /** Inbound snapshot streams answered by the store, and the state bytes received. */
+  snapshotsReceived = 0;
+  snapshotBytesReceived = 0;
 
   /** Every outbound message that did not reach its peer's handler. */
   get dropped(): number {
@@ -57,5 +64,10 @@ export interface TransportStats {
   readonly received: number;
   readonly droppedInbound: number;
   readonly rejectedCalls: number;
+  readonly snapshotsSent: number;
+  readonly snapshotsFailed: number;
+  readonly snapshotBytesSent: number;
+  readonly snapshotsReceived: number;
+  readonly snapshotBytesReceived: number;
   readonly peers: readonly PeerLinkStats[];
 }

@@ -16,9 +16,10 @@
  *   holds messages in a FIFO delay line in front of the queue.
  */
 
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
+import { Raft, type SnapshotAck, type SnapshotChunkSchema } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId } from "../ids.js";
 import { batchToProto, type GroupMessage } from "./codec.js";
 import type { PeerLinkStats, TransportCounters } from "./counters.js";
@@ -102,6 +103,18 @@ export class PeerLink {
       return;
     }
     this.enqueueNow(messages);
+  }
+
+  /**
+   * One Raft.SendSnapshot stream over this link's session, beside the Send calls and their
+   * queue (it neither waits for them nor holds them up). Cancelled when the link closes.
+   */
+  streamSnapshot(
+    requests: AsyncIterable<MessageInitShape<typeof SnapshotChunkSchema>>,
+    timeoutMs: number,
+  ): Promise<SnapshotAck> {
+    if (this.closed) return Promise.reject(new ConnectError("the transport is closing", Code.Canceled));
+    return this.client.sendSnapshot(requests, { timeoutMs, signal: this.closing.signal });
   }
 
   /** Resolves once nothing is queued, delayed or in flight (sent or dropped). */

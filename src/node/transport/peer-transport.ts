@@ -8,15 +8,15 @@
  * send-handler.ts), which checks the cluster token, decodes and hands each batch to onMessages.
  * Fault rules (admin.proto) drop or delay traffic in either direction, per peer.
  *
- * Snapshot messages travel through Send like the others, with the snapshot's metadata only
- * (the codec's choice); their data stream (Raft.SendSnapshot) is not implemented here: routes()
- * takes the store's implementation of it, and isClusterToken() and faultVerdict() let that
- * implementation apply the same checks and faults.
+ * Snapshots travel apart (snapshot-stream.ts): sendSnapshot() streams one over Raft.SendSnapshot
+ * on the peer's session, and routes() registers the inbound side, which applies the same token
+ * check and fault rules as Send and hands the transfer to onSnapshot.
  */
 
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
-import type { NodeId } from "../ids.js";
+import type { NodeId, PartitionId } from "../ids.js";
 import { ClusterToken } from "./cluster-token.js";
 import type { GroupMessage } from "./codec.js";
 import { TransportCounters, type TransportStats } from "./counters.js";
@@ -29,10 +29,23 @@ import {
 } from "./faults.js";
 import { type LogFn, PeerLink } from "./peer-link.js";
 import { createSendHandler } from "./send-handler.js";
+import {
+  createSnapshotHandler,
+  type OnSnapshot,
+  type SnapshotMessage,
+  type SnapshotReceipt,
+  snapshotRequests,
+} from "./snapshot-stream.js";
 
 export type { GroupMessage } from "./codec.js";
 export type { PeerLinkStats, TransportStats } from "./counters.js";
 export type { FaultRule, FaultRuleInit, FaultVerdict } from "./faults.js";
+export type { InboundSnapshot, OnSnapshot, SnapshotMessage, SnapshotReceipt } from "./snapshot-stream.js";
+
+/** A snapshot transfer refused before it started: no address for the peer, a drop fault, closing. */
+export class SnapshotNotSentError extends Error {
+  override name = "SnapshotNotSentError";
+}
 
 export interface PeerTransportOptions {
   self: NodeId;
@@ -42,6 +55,10 @@ export interface PeerTransportOptions {
   /** Called, synchronously, for every accepted inbound batch (never with an empty one). Decoded
    * entry data aliases the request body: keep it as is, but do not expect to own the buffer. */
   onMessages(from: NodeId, messages: GroupMessage[]): void;
+  /** Takes an inbound snapshot transfer (Raft.SendSnapshot); without it, the call is Unimplemented. */
+  onSnapshot?: OnSnapshot;
+  /** Deadline of one whole snapshot transfer, install included. Default 300,000 ms. */
+  snapshotTimeoutMs?: number;
   /** Structured log hook. */
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Deadline of one Send call. Default 2000 ms. */
@@ -67,6 +84,7 @@ export class PeerTransport {
   private readonly unroutableLogged = new Set<NodeId>();
   private readonly log: LogFn;
   private readonly sendHandler: ReturnType<typeof createSendHandler>;
+  private readonly snapshotHandler: ReturnType<typeof createSnapshotHandler> | undefined;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.self = options.self;
@@ -81,7 +99,57 @@ export class PeerTransport {
       onMessages: options.onMessages,
       log: this.log,
     });
+    const onSnapshot = options.onSnapshot;
+    this.snapshotHandler =
+      onSnapshot &&
+      createSnapshotHandler({
+        self: this.self,
+        token: this.token,
+        faults: this.faultRules,
+        counters: this.counters,
+        closing: this.closing.signal,
+        onSnapshot,
+        log: this.log,
+      });
     this.setPeers(options.peers);
+  }
+
+  /**
+   * Streams a snapshot to a peer: `message` (a snapshot message to `to`, its metadata describing
+   * the state) and then `pieces`, the partition's state as the state machine reads it. Resolves
+   * with the peer's answer once it has taken the snapshot; rejects if the transfer was not made
+   * (SnapshotNotSentError) or failed (a ConnectError). Never retried here: Raft asks again.
+   */
+  async sendSnapshot(
+    group: PartitionId,
+    message: SnapshotMessage,
+    pieces: AsyncIterable<Uint8Array>,
+  ): Promise<SnapshotReceipt> {
+    const to = message.to;
+    const link = this.closing.signal.aborted ? undefined : this.links.get(to);
+    if (link === undefined) throw new SnapshotNotSentError(`no link to node ${to} (unknown, or closing)`);
+    const fault = this.faultRules.verdict(to, "out");
+    if (fault.drop) {
+      this.counters.droppedFault++;
+      throw new SnapshotNotSentError(`a fault rule drops traffic to node ${to}`);
+    }
+    if (fault.delayMs > 0) await sleep(fault.delayMs, undefined, { signal: this.closing.signal });
+    const requests = snapshotRequests(
+      { clusterToken: this.options.clusterToken, from: this.self, group },
+      message,
+      pieces,
+      (bytes) => {
+        this.counters.snapshotBytesSent += bytes;
+      },
+    );
+    try {
+      const ack = await link.streamSnapshot(requests, this.options.snapshotTimeoutMs ?? 300_000);
+      this.counters.snapshotsSent++;
+      return { installed: ack.installed };
+    } catch (error) {
+      this.counters.snapshotsFailed++;
+      throw ConnectError.from(error);
+    }
   }
 
   /**
@@ -142,20 +210,14 @@ export class PeerTransport {
     }
   }
 
-  /**
-   * Registers tinyo.v1.Raft on a Connect router (connectNodeAdapter's `routes`). `more` adds
-   * the methods implemented elsewhere (SendSnapshot, by the store).
-   */
-  routes(router: ConnectRouter, more: Partial<ServiceImpl<typeof Raft>> = {}): void {
-    router.service(Raft, { ...more, send: this.sendHandler });
+  /** Registers tinyo.v1.Raft (Send, and SendSnapshot given onSnapshot) on a Connect router. */
+  routes(router: ConnectRouter): void {
+    const impl: Partial<ServiceImpl<typeof Raft>> = { send: this.sendHandler };
+    if (this.snapshotHandler) impl.sendSnapshot = this.snapshotHandler;
+    router.service(Raft, impl);
   }
 
-  /** Whether a token is this cluster's (constant time); for the SendSnapshot handler. */
-  isClusterToken(token: string): boolean {
-    return this.token.matches(token);
-  }
-
-  /** What the fault rules say about traffic with a peer; for the SendSnapshot handler. */
+  /** What the fault rules say about traffic with a peer. */
   faultVerdict(peer: NodeId, direction: Direction): FaultVerdict {
     return this.faultRules.verdict(peer, direction);
   }
@@ -190,6 +252,11 @@ export class PeerTransport {
       received: c.received,
       droppedInbound: c.droppedInbound,
       rejectedCalls: c.rejectedCalls,
+      snapshotsSent: c.snapshotsSent,
+      snapshotsFailed: c.snapshotsFailed,
+      snapshotBytesSent: c.snapshotBytesSent,
+      snapshotsReceived: c.snapshotsReceived,
+      snapshotBytesReceived: c.snapshotBytesReceived,
       peers: [...this.links.values()].map((link) => link.stats()),
     };
   }
