@@ -11,7 +11,7 @@ import { execa } from "execa";
 import { clusterDown, stopOrphans } from "./cluster-down.js";
 import { ClusterControl, type ClusterRef, type ClusterStatus } from "./control.js";
 import { ClusterError } from "./errors.js";
-import { type CliEntry, currentCliEntry } from "./node-process.js";
+import { type CliEntry, currentCliEntry, logFile } from "./node-process.js";
 import { type ClusterPaths, clusterPaths, DEFAULT_CLUSTER, tinyoHome } from "./paths.js";
 import { firstBusyMember } from "./ports.js";
 import { pidAlive } from "./processes.js";
@@ -127,18 +127,20 @@ function reopened(spec: ClusterSpec, options: ClusterUpOptions): ClusterSpec {
 async function startSupervisor(home: string, paths: ClusterPaths, entry: CliEntry): Promise<void> {
   rmSync(paths.supervisor, { force: true });
   rmSync(paths.state, { force: true });
+  const log = logFile(paths.supervisorLog);
   const supervisor = execa(
     entry.execPath,
     [...entry.execArgv, entry.script, "cluster", "supervise", "--home", home, "--cluster", paths.name],
     {
       detached: true,
       stdin: "ignore",
-      stdout: { file: paths.supervisorLog, append: true },
-      stderr: { file: paths.supervisorLog, append: true },
+      stdout: log.stream,
+      stderr: log.stream,
       reject: false,
       cleanup: false,
     },
   );
+  log.close();
   supervisor.unref();
   let exited = false;
   void supervisor.then(() => {
