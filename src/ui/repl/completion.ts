@@ -37,5 +37,6 @@ export function complete(line: string, source: CompletionSource): [string[], str
     return [];
   })();
   const hits = [...new Set(candidates)].filter((c) => c.startsWith(current)).sort();
-  return [hits, current];
+  // A single candidate is completed with the space that separates it from what comes next.
+  return [hits.length === 1 ? [`${hits[0]} `] : hits, current];
 }
