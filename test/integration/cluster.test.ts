@@ -202,13 +202,11 @@ describe("a 3-node cluster", () => {
       const victim = leaders.get(partition) as number;
       expect(await cluster.stop(victim, "SIGKILL")).toBe(null);
 
-      const started = Date.now();
       await waitFor(
         "a write to the failed-over partition",
         () => client.put(key, "after").then(() => true),
         10_000,
       );
-      expect(Date.now() - started).toBeLessThan(10_000);
       expect(str(await client.get(key))).toBe("after");
       for (let i = 0; i < 20; i++) await client.put(`failover:${i}`, `v${i}`);
 
