@@ -176,7 +176,11 @@ describe("tinyo CLI end to end", () => {
 
   it("runs the REPL in a terminal (tmux): completion, an error, exit", async () => {
     const socket = `tinyo-e2e-${process.pid}`;
-    const tmux = (...args: string[]) => execFileSync("tmux", ["-L", socket, ...args], { encoding: "utf8" });
+    const tmux = (...args: string[]) =>
+      execFileSync("tmux", ["-L", socket, ...args], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
     const screen = () => tmux("capture-pane", "-p", "-t", "repl");
     try {
       tmux(
