@@ -15,6 +15,8 @@ import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect
 import { Admin, type NodeStatus } from "../../src/gen/tinyo/v1/admin_pb.js";
 import { KV } from "../../src/gen/tinyo/v1/kv_pb.js";
 import { Raft } from "../../src/gen/tinyo/v1/raft_pb.js";
+import { nodeId } from "../../src/node/ids.js";
+import { balancedLeaders, buildPlacement, PLACEMENT_DEFAULTS } from "../../src/node/ring/index.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 const CLI = join(REPO, "bin", "dev.js");
@@ -255,6 +257,29 @@ export class TestCluster {
         return leaders;
       },
       timeoutMs,
+    );
+  }
+
+  /**
+   * Waits until every partition is led by its balanced leader (src/node/ring/leader-balance.ts),
+   * after which leadership stays put while every node runs: for tests whose premise is who leads.
+   */
+  async waitForBalancedLeaders(timeoutMs = 30_000): Promise<Map<number, number>> {
+    const placement = buildPlacement({
+      members: this.nodes.map((n) => nodeId(n.id)),
+      partitions: this.options.partitions,
+      vnodes: PLACEMENT_DEFAULTS.vnodes,
+      replication: PLACEMENT_DEFAULTS.replication,
+    });
+    const balanced = balancedLeaders(placement);
+    return waitFor(
+      "every partition led by its balanced leader",
+      async () => {
+        const leaders = await this.waitForLeaders(timeoutMs);
+        return balanced.every((leader, p) => leaders.get(p) === leader) ? leaders : undefined;
+      },
+      timeoutMs,
+      100,
     );
   }
 
