@@ -82,7 +82,7 @@ export function partitionCells(state: TopState): PartitionCell[] {
     term: p.term,
     replicas: p.replicas.map((id) => {
       const node = state.nodes.find((n) => n.id === id);
-      if (!node || node.state !== "UP") return { node: id, mark: "down" };
+      if (node?.state !== "UP") return { node: id, mark: "down" };
       if (id === p.leader) return { node: id, mark: "leader" };
       const lag = replicaLag(state, p, node);
       return { node: id, mark: lag !== undefined && lag >= LAG_ENTRIES ? "lagging" : "follower" };

@@ -81,6 +81,8 @@ export interface PartitionEntry {
 export type EventKind = "election" | "leader-change" | "leaderless" | "node-down" | "node-up" | "snapshot";
 
 export interface FeedEvent {
+  /** Ascending from 1: a stable key while older events scroll away. */
+  readonly id: number;
   readonly at: number;
   readonly kind: EventKind;
   readonly text: string;

@@ -17,6 +17,8 @@ import {
   type TopState,
 } from "./model.js";
 
+type NewEvent = Omit<FeedEvent, "id">;
+
 export type TopAction =
   | { readonly type: "status"; readonly at: number; readonly status: StatusView }
   | { readonly type: "failed"; readonly at: number; readonly node: number }
@@ -43,7 +45,7 @@ export function reduce(state: TopState, action: TopAction): TopState {
     nodes,
     partitions,
     figures: clusterFigures(nodes),
-    events: events.length === 0 ? state.events : [...state.events, ...events].slice(-MAX_EVENTS),
+    events: events.length === 0 ? state.events : numbered(state.events, events).slice(-MAX_EVENTS),
   };
 }
 
@@ -108,8 +110,8 @@ function nodeEvents(
   after: readonly NodeEntry[],
   partitions: readonly PartitionEntry[],
   at: number,
-): FeedEvent[] {
-  const events: FeedEvent[] = [];
+): NewEvent[] {
+  const events: NewEvent[] = [];
   for (const node of after) {
     const old = before.find((n) => n.id === node.id);
     if (!old || old.state === node.state) continue;
@@ -140,8 +142,8 @@ function partitionEvents(
   after: readonly PartitionEntry[],
   nodes: readonly NodeEntry[],
   at: number,
-): FeedEvent[] {
-  const events: FeedEvent[] = [];
+): NewEvent[] {
+  const events: NewEvent[] = [];
   const up = (id: number) => nodes.find((n) => n.id === id)?.state === "UP";
   for (const p of after) {
     const old = before.find((o) => o.id === p.id);
@@ -179,11 +181,11 @@ function partitionEvents(
 function snapshotEvents(
   before: readonly NodeEntry[],
   action: Exclude<TopAction, { type: "tick" }>,
-): FeedEvent[] {
+): NewEvent[] {
   if (action.type !== "status") return [];
   const old = before.find((n) => n.id === action.status.node)?.status;
   if (!old) return [];
-  const events: FeedEvent[] = [];
+  const events: NewEvent[] = [];
   for (const g of action.status.groups) {
     const sent = g.snapshotsSent - (old.groups.find((o) => o.partition === g.partition)?.snapshotsSent ?? 0);
     if (sent <= 0) continue;
@@ -194,6 +196,11 @@ function snapshotEvents(
     });
   }
   return events;
+}
+
+function numbered(old: readonly FeedEvent[], added: readonly NewEvent[]): FeedEvent[] {
+  const last = old.at(-1)?.id ?? 0;
+  return [...old, ...added.map((e, i) => ({ ...e, id: last + 1 + i }))];
 }
 
 function sampleLatency(state: TopState, at: number): TopState["latency"] {
