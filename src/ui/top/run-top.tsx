@@ -27,6 +27,8 @@ export interface TopOptions {
   readonly cluster: string;
   readonly endpoints: readonly string[];
   readonly controls: (dispatch: (action: TopAction) => void) => NodeControls;
+  /** Feeds the processes' states (from a cluster manager) until the signal aborts. */
+  readonly watchProcesses?: (dispatch: (action: TopAction) => void, signal: AbortSignal) => void;
 }
 
 export async function runTop(options: TopOptions): Promise<void> {
@@ -51,6 +53,7 @@ export async function runTop(options: TopOptions): Promise<void> {
   );
   const stop = new AbortController();
   const watching = watchNodes(members, store.dispatch, stop.signal);
+  options.watchProcesses?.(store.dispatch, stop.signal);
   const ticker = setInterval(() => store.dispatch({ type: "tick", at: Date.now() }), 1000);
 
   const interactive = process.stdin.isTTY === true;
