@@ -107,6 +107,8 @@ export interface TestNode {
   readonly address: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** host:port of its Prometheus endpoint, when the cluster was created with `metrics: true`. */
+  readonly metricsAddress: string | undefined;
   process: ChildProcess | undefined;
   exit: Promise<number | null> | undefined;
 }
@@ -120,6 +122,7 @@ export class TestCluster {
 
   private constructor(
     ports: number[],
+    metricsPorts: number[],
     readonly options: { partitions: number; tickMs: number; token: string; compactEvery?: number },
   ) {
     this.root = mkdtempSync(join(tmpdir(), "tinyo-it-"));
@@ -128,6 +131,7 @@ export class TestCluster {
       address: `127.0.0.1:${port}`,
       dataDir: join(this.root, `node-${i + 1}`),
       logFile: join(this.root, `node-${i + 1}.log`),
+      metricsAddress: metricsPorts[i] === undefined ? undefined : `127.0.0.1:${metricsPorts[i]}`,
       process: undefined,
       exit: undefined,
     }));
@@ -135,9 +139,17 @@ export class TestCluster {
 
   static async create(
     size: number,
-    options: Partial<{ partitions: number; tickMs: number; token: string; compactEvery: number }> = {},
+    options: Partial<{
+      partitions: number;
+      tickMs: number;
+      token: string;
+      compactEvery: number;
+      /** Every node also serves Prometheus metrics (--metrics-listen) on a port of its own. */
+      metrics: boolean;
+    }> = {},
   ): Promise<TestCluster> {
-    return new TestCluster(await freePorts(size), {
+    const ports = await freePorts(options.metrics ? 2 * size : size);
+    return new TestCluster(ports.slice(0, size), ports.slice(size), {
       partitions: options.partitions ?? 16,
       tickMs: options.tickMs ?? 20,
       token: options.token ?? "integration-test-token",
@@ -185,6 +197,7 @@ export class TestCluster {
         ...(this.options.compactEvery === undefined
           ? []
           : ["--compact-every", String(this.options.compactEvery)]),
+        ...(node.metricsAddress === undefined ? [] : ["--metrics-listen", node.metricsAddress]),
       ],
       { cwd: REPO, stdio: ["ignore", log, log] },
     );
