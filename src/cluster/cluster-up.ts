@@ -13,7 +13,7 @@ import { ClusterControl, type ClusterRef, type ClusterStatus } from "./control.j
 import { ClusterError } from "./errors.js";
 import { type CliEntry, currentCliEntry, logFile } from "./node-process.js";
 import { type ClusterPaths, clusterPaths, DEFAULT_CLUSTER, tinyoHome } from "./paths.js";
-import { firstBusyMember } from "./ports.js";
+import { firstBusyPort } from "./ports.js";
 import { pidAlive } from "./processes.js";
 import { agreedLeaders, leadersHeld, nodeStatuses } from "./readiness.js";
 import { type ClusterSpec, newSpec, readSpec, SPEC_DEFAULTS, writeSpec } from "./spec.js";
@@ -63,10 +63,11 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     await stopOrphans(control); // nodes left behind by a supervisor that died
   }
   const spec = existing ? reopened(existing, options) : created(paths.name, options);
-  const busy = await firstBusyMember(spec.members);
+  const busy = await firstBusyPort(spec.members);
   if (busy) {
+    const what = busy.use === "node" ? `node ${busy.member.id}` : `node ${busy.member.id}'s ${busy.use}`;
     throw new ClusterError(
-      `port ${busy.port} (node ${busy.id}, ${busy.host}) is in use; stop what uses it${
+      `port ${busy.port} (${what}, ${busy.member.host}) is in use; stop what uses it${
         existing ? "" : " or choose another --base-port"
       }`,
     );

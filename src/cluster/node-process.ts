@@ -42,7 +42,15 @@ export function nodeArgs(spec: ClusterSpec, paths: ClusterPaths, id: number): st
     "--tick-ms",
     String(settings.tickMs),
     ...(settings.fsync ? [] : ["--no-fsync"]),
+    ...metricsArgs(spec, id),
   ];
+}
+
+function metricsArgs(spec: ClusterSpec, id: number): string[] {
+  const member = spec.members.find((m) => m.id === id);
+  return member?.metricsPort === undefined
+    ? []
+    : ["--metrics-listen", `${member.host}:${member.metricsPort}`];
 }
 
 /**

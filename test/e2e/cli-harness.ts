@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { portFree } from "../../src/cluster/ports.js";
+import { METRICS_PORT_OFFSET } from "../../src/cluster/spec.js";
 import { REPO } from "../integration/harness.js";
 
 export const RUN_JS = join(REPO, "bin", "run.js");
@@ -54,11 +55,14 @@ export class CliSession {
   }
 }
 
-/** A base port B such that B+1..B+count are free now. */
+/** A base port B such that B+1..B+count (the nodes) and B+101..B+100+count (their metrics) are free now. */
 export async function freeBasePort(count: number): Promise<number> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ports = Array.from({ length: count }, (_, i) => base + i + 1);
+    const ports = Array.from({ length: count }, (_, i) => [
+      base + i + 1,
+      base + METRICS_PORT_OFFSET + i + 1,
+    ]).flat();
     if ((await Promise.all(ports.map((p) => portFree("127.0.0.1", p)))).every(Boolean)) return base;
   }
 }
