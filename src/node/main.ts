@@ -20,7 +20,7 @@ import { buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
 import { InFlight } from "./service/in-flight.js";
-import { createKvService } from "./service/kv.js";
+import { createKvOperations, createKvService, kvFastMethods } from "./service/kv.js";
 import { OpStats } from "./service/op-stats.js";
 import { PeerClients } from "./service/peer-clients.js";
 import { Routing } from "./service/routing.js";
@@ -124,7 +124,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const inFlight = new InFlight(self);
     const stats = { puts: new OpStats(), gets: new OpStats() };
     const shutdownSignal = new AbortController();
-    const kv = createKvService({
+    const kvDeps = {
       self,
       partitions: config.partitions,
       store,
@@ -134,7 +134,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       peers,
       inFlight,
       stats,
-    });
+    };
+    const kvOperations = createKvOperations(kvDeps);
+    const kv = createKvService(kvDeps, kvOperations);
     const admin = createAdminService({
       self,
       addresses,
@@ -152,11 +154,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       router.service(KV, kv);
       router.service(Admin, admin);
     };
-    const server: NodeServer = await listen(routes, config.listen.host, config.listen.port).catch(
-      (error: unknown) => {
-        throw error instanceof ListenError ? new StartupError(error.message) : error;
-      },
-    );
+    const server: NodeServer = await listen(
+      routes,
+      [...transport.fastMethods(), ...kvFastMethods(kvOperations)],
+      config.listen.host,
+      config.listen.port,
+    ).catch((error: unknown) => {
+      throw error instanceof ListenError ? new StartupError(error.message) : error;
+    });
     closers.push(() => server.close(SESSION_GRACE_MS));
 
     store.start();

@@ -118,7 +118,14 @@ export class TestCluster {
 
   private constructor(
     ports: number[],
-    readonly options: { partitions: number; tickMs: number; token: string; compactEvery?: number },
+    readonly options: {
+      partitions: number;
+      tickMs: number;
+      token: string;
+      compactEvery?: number;
+      /** Node.js options before the script (e.g. --cpu-prof for a profile). */
+      nodeOptions?: readonly string[];
+    },
   ) {
     this.root = mkdtempSync(join(tmpdir(), "tinyo-it-"));
     this.nodes = ports.map((port, i) => ({
@@ -133,13 +140,20 @@ export class TestCluster {
 
   static async create(
     size: number,
-    options: Partial<{ partitions: number; tickMs: number; token: string; compactEvery: number }> = {},
+    options: Partial<{
+      partitions: number;
+      tickMs: number;
+      token: string;
+      compactEvery: number;
+      nodeOptions: readonly string[];
+    }> = {},
   ): Promise<TestCluster> {
     return new TestCluster(await freePorts(size), {
       partitions: options.partitions ?? 16,
       tickMs: options.tickMs ?? 20,
       token: options.token ?? "integration-test-token",
       compactEvery: options.compactEvery,
+      nodeOptions: options.nodeOptions,
     });
   }
 
@@ -164,6 +178,7 @@ export class TestCluster {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeOptions ?? []),
         "--import",
         "tsx",
         CLI,

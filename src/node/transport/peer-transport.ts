@@ -17,6 +17,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId, PartitionId } from "../ids.js";
+import { type FastUnaryMethod, fastUnary } from "../service/fast-unary.js";
 import { ClusterToken } from "./cluster-token.js";
 import type { GroupMessage } from "./codec.js";
 import { TransportCounters, type TransportStats } from "./counters.js";
@@ -212,9 +213,16 @@ export class PeerTransport {
 
   /** Registers tinyo.v1.Raft (Send, and SendSnapshot given onSnapshot) on a Connect router. */
   routes(router: ConnectRouter): void {
-    const impl: Partial<ServiceImpl<typeof Raft>> = { send: this.sendHandler };
+    const impl: Partial<ServiceImpl<typeof Raft>> = {
+      send: (request, context) => this.sendHandler(request, context.signal),
+    };
     if (this.snapshotHandler) impl.sendSnapshot = this.snapshotHandler;
     router.service(Raft, impl);
+  }
+
+  /** Raft.Send on the node's fast path (fast-unary.ts): it carries every Raft message. */
+  fastMethods(): FastUnaryMethod[] {
+    return [fastUnary(Raft.method.send, (request, context) => this.sendHandler(request, context.signal))];
   }
 
   /** What the fault rules say about traffic with a peer. */
