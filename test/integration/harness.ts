@@ -281,6 +281,15 @@ export class TestCluster {
     }
   }
 
+  /** Sends `signal` to every running node, then SIGKILLs those still running after `graceMs`. */
+  async stopAll(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    const running = this.nodes.filter((n) => this.running(n.id));
+    const timer = setTimeout(() => this.killAll(), graceMs);
+    await Promise.all(running.map((n) => this.stop(n.id, signal)));
+    clearTimeout(timer);
+    await this.killAll();
+  }
+
   /** Closes the client sessions and SIGKILLs every process this cluster spawned. */
   async killAll(): Promise<void> {
     for (const sessions of this.sessions.values()) sessions.abort();
