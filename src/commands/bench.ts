@@ -1,13 +1,15 @@
-import { Command, Flags } from "@oclif/core";
+import { Flags } from "@oclif/core";
 import { render } from "ink";
 import { createElement } from "react";
 import type { Progress } from "../bench/load.js";
 import { BenchOptionError, parseBenchFlags } from "../bench/options.js";
 import { formatReport } from "../bench/report.js";
 import { runTinyoBench } from "../bench/run.js";
+import { endpointFlags, TinyoCommand } from "../cli/base-command.js";
+import { UsageError } from "../cli/error-message.js";
 import { BenchProgress } from "../ui/bench-progress.js";
 
-export default class Bench extends Command {
+export default class Bench extends TinyoCommand<typeof Bench> {
   static override summary =
     "Load a cluster with puts and gets and report throughput and latency percentiles.";
 
@@ -20,13 +22,13 @@ HDR histograms (microsecond resolution). The load generator's own CPU use is rep
 that a saturated generator is not mistaken for a slow cluster.`;
 
   static override examples = [
-    "<%= config.bin %> bench --endpoints 127.0.0.1:50051 --clients 50 --ops 10000",
+    "<%= config.bin %> bench --clients 50 --ops 10000",
     "<%= config.bin %> bench --endpoints 127.0.0.1:50051 --duration 30s --mix put=20,get=80 --consistency stale",
     "<%= config.bin %> bench --endpoints 127.0.0.1:50051 --rate 500 --duration 10s --json",
   ];
 
   static override flags = {
-    endpoints: Flags.string({ summary: "Nodes to load: host:port,host:port,...", required: true }),
+    ...endpointFlags,
     clients: Flags.string({ summary: "Concurrent callers (1 to 10000).", default: "50" }),
     ops: Flags.string({ summary: "Operations in all (default 10000; not with --duration)." }),
     duration: Flags.string({ summary: "Run for this long instead of --ops: 30s, 2m, 500ms." }),
@@ -43,11 +45,10 @@ that a saturated generator is not mistaken for a slow cluster.`;
       options: ["stream", "unary"],
       default: "stream",
     }),
-    json: Flags.boolean({ summary: "Print the report as JSON." }),
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Bench);
+    const { flags } = this;
     let options: ReturnType<typeof parseBenchFlags>;
     try {
       options = parseBenchFlags({
@@ -61,14 +62,9 @@ that a saturated generator is not mistaken for a slow cluster.`;
         rate: flags.rate,
       });
     } catch (error) {
-      if (error instanceof BenchOptionError) this.error(error.message, { exit: 2 });
-      throw error;
+      throw error instanceof BenchOptionError ? new UsageError(error.message) : error;
     }
-    const endpoints = flags.endpoints
-      .split(",")
-      .map((e) => e.trim())
-      .filter((e) => e.length > 0);
-    if (endpoints.length === 0) this.error("--endpoints names no node", { exit: 2 });
+    const { endpoints } = this.resolveCluster();
     const showProgress = !flags.json && process.stderr.isTTY === true;
     const ui = showProgress
       ? render(
@@ -83,10 +79,6 @@ that a saturated generator is not mistaken for a slow cluster.`;
     let report: Awaited<ReturnType<typeof runTinyoBench>>;
     try {
       report = await runTinyoBench(endpoints, options, flags.calls as "stream" | "unary", onProgress);
-    } catch (error) {
-      this.error(`the benchmark could not run: ${error instanceof Error ? error.message : String(error)}`, {
-        exit: 1,
-      });
     } finally {
       ui?.unmount();
     }
@@ -102,7 +94,7 @@ that a saturated generator is not mistaken for a slow cluster.`;
       rate: options.rate,
       calls: flags.calls,
     };
-    if (flags.json) this.log(JSON.stringify({ settings, ...report }));
+    if (flags.json) this.printJson({ settings, ...report });
     else this.log(formatReport(report));
   }
 }
