@@ -33,7 +33,9 @@ export interface LatencySummary {
 }
 
 export function summarize(histogram: Histogram): LatencySummary {
-  const at = (p: number) => (histogram.totalCount === 0 ? 0 : histogram.getValueAtPercentile(p) / 1000);
+  // A percentile is reported as its bucket's highest value, which can exceed the exact maximum.
+  const at = (p: number) =>
+    histogram.totalCount === 0 ? 0 : Math.min(histogram.getValueAtPercentile(p), histogram.maxValue) / 1000;
   return {
     count: histogram.totalCount,
     meanMs: histogram.totalCount === 0 ? 0 : histogram.mean / 1000,

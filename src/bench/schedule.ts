@@ -10,12 +10,6 @@ export function intendedStartMs(index: number, ratePerSecond: number): number {
   return (index * 1000) / ratePerSecond;
 }
 
-/** How many operations are due by `elapsedMs` after the start (operation 0 is due at once). */
-export function dueBy(elapsedMs: number, ratePerSecond: number): number {
-  if (elapsedMs < 0) return 0;
-  return Math.floor((elapsedMs * ratePerSecond) / 1000) + 1;
-}
-
 /** Milliseconds from `elapsedMs` until operation `index` is due (0 when it already is). */
 export function waitUntilDueMs(index: number, elapsedMs: number, ratePerSecond: number): number {
   return Math.max(0, intendedStartMs(index, ratePerSecond) - elapsedMs);

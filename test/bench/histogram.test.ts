@@ -25,6 +25,16 @@ describe("latency histograms", () => {
     expect(s.maxMs).toBeCloseTo(600_000, -3);
   });
 
+  it("never reports a percentile above the exact maximum", () => {
+    const h = latencyHistogram();
+    for (let i = 0; i < 99; i++) recordMs(h, 1);
+    recordMs(h, 388.282);
+    const s = summarize(h);
+    expect(s.maxMs).toBeCloseTo(388.282, 2);
+    expect(s.p999Ms).toBeLessThanOrEqual(s.maxMs);
+    expect(s.p99Ms).toBeLessThanOrEqual(s.maxMs);
+  });
+
   it("summarizes an empty histogram as zeros", () => {
     expect(summarize(latencyHistogram())).toEqual({
       count: 0,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dueBy, intendedStartMs, waitUntilDueMs } from "../../src/bench/schedule.js";
+import { intendedStartMs, waitUntilDueMs } from "../../src/bench/schedule.js";
 
 describe("open-loop schedule", () => {
   it("spaces operations evenly at the rate", () => {
@@ -7,14 +7,6 @@ describe("open-loop schedule", () => {
     expect(intendedStartMs(1, 100)).toBe(10);
     expect(intendedStartMs(250, 100)).toBe(2500);
     expect(intendedStartMs(3, 0.5)).toBe(6000);
-  });
-
-  it("counts operations due by a time, the first at once", () => {
-    expect(dueBy(-1, 100)).toBe(0);
-    expect(dueBy(0, 100)).toBe(1);
-    expect(dueBy(9.99, 100)).toBe(1);
-    expect(dueBy(10, 100)).toBe(2);
-    expect(dueBy(1000, 100)).toBe(101);
   });
 
   it("waits only for operations not yet due: a late one starts at once, its latency from its intended start", () => {
