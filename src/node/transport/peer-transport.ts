@@ -15,9 +15,8 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
+import { type MessageBatch, Raft, type SendResponse } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId, PartitionId } from "../ids.js";
-import { type FastUnaryMethod, fastUnary } from "../service/fast-unary.js";
 import { ClusterToken } from "./cluster-token.js";
 import type { GroupMessage } from "./codec.js";
 import { TransportCounters, type TransportStats } from "./counters.js";
@@ -220,9 +219,9 @@ export class PeerTransport {
     router.service(Raft, impl);
   }
 
-  /** Raft.Send on the node's fast path (fast-unary.ts): it carries every Raft message. */
-  fastMethods(): FastUnaryMethod[] {
-    return [fastUnary(Raft.method.send, (request, context) => this.sendHandler(request, context.signal))];
+  /** Serves one Raft.Send call (the node also serves it on its fast path: service/fast-unary.ts). */
+  handleSend(request: MessageBatch, signal: AbortSignal): Promise<Partial<SendResponse>> {
+    return this.sendHandler(request, signal);
   }
 
   /** What the fault rules say about traffic with a peer. */
