@@ -14,6 +14,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { pino } from "pino";
 import { Admin } from "../gen/tinyo/v1/admin_pb.js";
 import { KV } from "../gen/tinyo/v1/kv_pb.js";
+import { Raft } from "../gen/tinyo/v1/raft_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
@@ -22,8 +23,9 @@ import { createNodeMetrics } from "./metrics/node-metrics.js";
 import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
+import { fastUnary } from "./service/fast-unary.js";
 import { InFlight } from "./service/in-flight.js";
-import { createKvService } from "./service/kv.js";
+import { createKvOperations, createKvService, kvFastMethods } from "./service/kv.js";
 import { OpStats } from "./service/op-stats.js";
 import { PeerClients } from "./service/peer-clients.js";
 import { Routing } from "./service/routing.js";
@@ -139,7 +141,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       gets: new OpStats(clock, (ms) => metrics.observe("get", ms)),
     };
     const shutdownSignal = new AbortController();
-    const kv = createKvService({
+    const kvDeps = {
       self,
       partitions: config.partitions,
       store,
@@ -149,7 +151,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       peers,
       inFlight,
       stats,
-    });
+    };
+    const kvOperations = createKvOperations(kvDeps);
+    const kv = createKvService(kvDeps, kvOperations);
     const admin = createAdminService({
       self,
       addresses,
@@ -168,11 +172,17 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       router.service(KV, kv);
       router.service(Admin, admin);
     };
-    const server: NodeServer = await listen(routes, config.listen.host, config.listen.port).catch(
-      (error: unknown) => {
-        throw error instanceof ListenError ? new StartupError(error.message) : error;
-      },
-    );
+    const server: NodeServer = await listen(
+      routes,
+      [
+        fastUnary(Raft.method.send, (request, context) => transport.handleSend(request, context.signal)),
+        ...kvFastMethods(kvOperations),
+      ],
+      config.listen.host,
+      config.listen.port,
+    ).catch((error: unknown) => {
+      throw error instanceof ListenError ? new StartupError(error.message) : error;
+    });
     closers.push(() => server.close(SESSION_GRACE_MS));
     if (config.metricsListen) {
       const { host, port } = config.metricsListen;

@@ -123,7 +123,14 @@ export class TestCluster {
   private constructor(
     ports: number[],
     metricsPorts: number[],
-    readonly options: { partitions: number; tickMs: number; token: string; compactEvery?: number },
+    readonly options: {
+      partitions: number;
+      tickMs: number;
+      token: string;
+      compactEvery?: number;
+      /** Node.js options before the script (e.g. --cpu-prof for a profile). */
+      nodeOptions?: readonly string[];
+    },
   ) {
     this.root = mkdtempSync(join(tmpdir(), "tinyo-it-"));
     this.nodes = ports.map((port, i) => ({
@@ -144,6 +151,7 @@ export class TestCluster {
       tickMs: number;
       token: string;
       compactEvery: number;
+      nodeOptions: readonly string[];
       /** Every node also serves Prometheus metrics (--metrics-listen) on a port of its own. */
       metrics: boolean;
     }> = {},
@@ -154,6 +162,7 @@ export class TestCluster {
       tickMs: options.tickMs ?? 20,
       token: options.token ?? "integration-test-token",
       compactEvery: options.compactEvery,
+      nodeOptions: options.nodeOptions,
     });
   }
 
@@ -178,6 +187,7 @@ export class TestCluster {
     const child = spawn(
       process.execPath,
       [
+        ...(this.options.nodeOptions ?? []),
         "--import",
         "tsx",
         CLI,
@@ -302,6 +312,15 @@ export class TestCluster {
     } catch {
       return "";
     }
+  }
+
+  /** Sends `signal` to every running node, then SIGKILLs those still running after `graceMs`. */
+  async stopAll(signal: NodeJS.Signals, graceMs: number): Promise<void> {
+    const running = this.nodes.filter((n) => this.running(n.id));
+    const timer = setTimeout(() => this.killAll(), graceMs);
+    await Promise.all(running.map((n) => this.stop(n.id, signal)));
+    clearTimeout(timer);
+    await this.killAll();
   }
 
   /** Closes the client sessions and SIGKILLs every process this cluster spawned. */

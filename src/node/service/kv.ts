@@ -24,26 +24,35 @@ import {
   type BatchRequest,
   type BatchResponse,
   BatchResponseSchema,
-  type KV,
+  KV,
   type ResponseHeader,
   ResponseHeaderSchema,
 } from "../../gen/tinyo/v1/kv_pb.js";
 import { type PartitionId, partitionId } from "../ids.js";
 import { partitionOf } from "../ring/index.js";
 import { invalidArgument, toConnectError } from "./errors.js";
-import { createKvOperations, type KvServiceDeps } from "./kv-operations.js";
+import { type FastUnaryMethod, fastUnary } from "./fast-unary.js";
+import { createKvOperations, type KvOperations, type KvServiceDeps } from "./kv-operations.js";
 import type { RequestContext } from "./routing.js";
 import { answerUnordered } from "./unordered.js";
 
-export type { KvServiceDeps } from "./kv-operations.js";
-export { MAX_SCAN_BYTES, MAX_SCAN_LIMIT } from "./kv-operations.js";
+export { createKvOperations, type KvServiceDeps, MAX_SCAN_BYTES, MAX_SCAN_LIMIT } from "./kv-operations.js";
 
 /** The most requests of one Batch stream in progress at once; beyond, the node stops reading. */
 export const MAX_BATCH_IN_FLIGHT = 1000;
 
-export function createKvService(d: KvServiceDeps): ServiceImpl<typeof KV> {
-  const ops = createKvOperations(d);
+/** Put and Get served on the fast path (fast-unary.ts), by the same operations as the service. */
+export function kvFastMethods(ops: KvOperations): FastUnaryMethod[] {
+  return [
+    fastUnary(KV.method.put, (request, context) => ops.put(request, context)),
+    fastUnary(KV.method.get, (request, context) => ops.get(request, context)),
+  ];
+}
 
+export function createKvService(
+  d: KvServiceDeps,
+  ops: KvOperations = createKvOperations(d),
+): ServiceImpl<typeof KV> {
   /** Runs one request of a stream; never fails: a failure is its answer. */
   const answer = async (
     request: BatchRequest,

@@ -1,6 +1,6 @@
 /**
  * The node's one HTTP/2 server (cleartext), serving its Connect services in the Connect, gRPC
- * and gRPC-Web protocols. It keeps track of its sessions so that a shutdown can end them:
+ * and gRPC-Web protocols (the hot unary methods on a lighter path: fast-unary.ts). It keeps track of its sessions so that a shutdown can end them:
  * HTTP/2 clients (peers above all) keep a session open indefinitely, and server.close() alone
  * would wait for them forever.
  */
@@ -8,6 +8,7 @@
 import http2 from "node:http2";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { type FastUnaryMethod, withFastUnary } from "./fast-unary.js";
 
 /** Listening failed; the message names the address and what to do. */
 export class ListenError extends Error {
@@ -21,10 +22,12 @@ export interface NodeServer {
 
 export function listen(
   routes: (router: ConnectRouter) => void,
+  /** Hot unary methods served on node:http2 directly (fast-unary.ts); the rest by connect-node. */
+  fast: readonly FastUnaryMethod[],
   host: string,
   port: number,
 ): Promise<NodeServer> {
-  const server = http2.createServer(connectNodeAdapter({ routes }));
+  const server = http2.createServer(withFastUnary(fast, connectNodeAdapter({ routes })));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);

@@ -1,6 +1,6 @@
 /**
  * The outbound half of the transport for ONE peer: a bounded queue, at most one Raft.Send call
- * in flight, and backoff after failures.
+ * in flight (made on node:http2 directly: connect-unary-call.ts), and backoff after failures.
  *
  * - While a call is in flight, new messages accumulate; when it completes, everything
  *   accumulated leaves in ONE next call. Messages queued in the same macrotask leave together
@@ -16,16 +16,25 @@
  *   holds messages in a FIFO delay line in front of the queue.
  */
 
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { Raft, type SnapshotAck, type SnapshotChunkSchema } from "../../gen/tinyo/v1/raft_pb.js";
+import {
+  MessageBatchSchema,
+  Raft,
+  type SnapshotAck,
+  type SnapshotChunkSchema,
+} from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId } from "../ids.js";
 import { batchToProto, type GroupMessage } from "./codec.js";
+import { connectUnaryCall } from "./connect-unary-call.js";
 import type { PeerLinkStats, TransportCounters } from "./counters.js";
 import { DelayLine } from "./delay-line.js";
 import { MessageQueue } from "./message-queue.js";
 import { PeerSession } from "./peer-session.js";
+
+/** Raft.Send, called on node:http2 directly (connect-unary-call.ts). */
+const SEND_PATH = `/${Raft.typeName}/${Raft.method.send.name}`;
 
 export type LogFn = (event: string, fields: Record<string, unknown>) => void;
 
@@ -193,7 +202,13 @@ export class PeerLink {
       return;
     }
     try {
-      await this.client.send(request, { timeoutMs: this.o.callTimeoutMs, signal: this.closing.signal });
+      await connectUnaryCall(
+        this.session,
+        SEND_PATH,
+        toBinary(MessageBatchSchema, request),
+        this.o.callTimeoutMs,
+        this.closing.signal,
+      );
     } catch (error) {
       if (!this.closed) this.failed(ConnectError.from(error), batch.length);
       return;

@@ -15,7 +15,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
+import { type MessageBatch, Raft, type SendResponse } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId, PartitionId } from "../ids.js";
 import { ClusterToken } from "./cluster-token.js";
 import type { GroupMessage } from "./codec.js";
@@ -212,9 +212,16 @@ export class PeerTransport {
 
   /** Registers tinyo.v1.Raft (Send, and SendSnapshot given onSnapshot) on a Connect router. */
   routes(router: ConnectRouter): void {
-    const impl: Partial<ServiceImpl<typeof Raft>> = { send: this.sendHandler };
+    const impl: Partial<ServiceImpl<typeof Raft>> = {
+      send: (request, context) => this.sendHandler(request, context.signal),
+    };
     if (this.snapshotHandler) impl.sendSnapshot = this.snapshotHandler;
     router.service(Raft, impl);
+  }
+
+  /** Serves one Raft.Send call (the node also serves it on its fast path: service/fast-unary.ts). */
+  handleSend(request: MessageBatch, signal: AbortSignal): Promise<Partial<SendResponse>> {
+    return this.sendHandler(request, signal);
   }
 
   /** What the fault rules say about traffic with a peer. */

@@ -18,7 +18,7 @@
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { MessageBatch, SendResponse } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId } from "../ids.js";
 import type { ClusterToken } from "./cluster-token.js";
@@ -42,7 +42,7 @@ const LOG_INTERVAL_MS = 10_000;
 
 export function createSendHandler(
   o: SendHandlerOptions,
-): (request: MessageBatch, context: HandlerContext) => Promise<Partial<SendResponse>> {
+): (request: MessageBatch, signal: AbortSignal) => Promise<Partial<SendResponse>> {
   const limiter = new LogLimiter(LOG_INTERVAL_MS);
 
   const refuse = (reason: string, from: number, code: Code, message: string): ConnectError => {
@@ -54,7 +54,7 @@ export function createSendHandler(
     return new ConnectError(message, code);
   };
 
-  return async (request, context) => {
+  return async (request, signal) => {
     if (o.closing.aborted) {
       throw new ConnectError(`node ${o.self} is shutting down`, Code.Unavailable);
     }
@@ -82,7 +82,7 @@ export function createSendHandler(
     }
     if (fault.delayMs > 0) {
       try {
-        await sleep(fault.delayMs, undefined, { signal: AbortSignal.any([context.signal, o.closing]) });
+        await sleep(fault.delayMs, undefined, { signal: AbortSignal.any([signal, o.closing]) });
       } catch {
         o.counters.droppedInbound += messages.length;
         throw new ConnectError("the call ended while a delay fault held it", Code.Canceled);
