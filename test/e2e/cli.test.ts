@@ -60,6 +60,11 @@ describe("tinyo CLI end to end", () => {
     for (let id = 1; id <= NODES; id++) expect(out).toContain(address(id));
     recordPids();
     expect(pids.size).toBe(NODES + 1);
+    // Every node serves Prometheus metrics on base+100+id, over plain HTTP/1.1.
+    for (let id = 1; id <= NODES; id++) {
+      const metrics = await (await fetch(`http://127.0.0.1:${base + 100 + id}/metrics`)).text();
+      expect(metrics, `node ${id}`).toContain(`tinyo_raft_term{partition=`);
+    }
   }, 160_000);
 
   it("puts, gets, scans and deletes", async () => {

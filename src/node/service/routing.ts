@@ -197,9 +197,19 @@ export class Routing {
     route: Route,
     attempt: (rotation: number) => Promise<{ done: true; value: T } | { done: false; why: string }>,
   ): Promise<T> {
-    let why = "";
+    let why = "waiting for the partition";
+    const giveUp = () => {
+      const { leader } = this.leaderOf(route.partition);
+      return unavailable(
+        `partition ${route.partition} could not be served before the deadline: ${why}`,
+        route.partition,
+        leader,
+      );
+    };
     for (let n = 0; ; n++) {
-      if (route.signal.aborted) throw new ConnectError("the client cancelled the request", Code.Canceled);
+      // The call's signal fires at its deadline (and when the client goes away, when nobody reads
+      // the answer): say Unavailable with the partition and leader hint, as when retryUntil passes.
+      if (route.signal.aborted) throw giveUp();
       try {
         const result = await attempt(n);
         if (result.done) return result.value;
@@ -214,14 +224,7 @@ export class Routing {
         why = error instanceof ConnectError ? error.rawMessage : (error as Error).message;
       }
       const remaining = route.retryUntil - Date.now();
-      if (remaining <= 0) {
-        const { leader } = this.leaderOf(route.partition);
-        throw unavailable(
-          `partition ${route.partition} could not be served before the deadline: ${why}`,
-          route.partition,
-          leader,
-        );
-      }
+      if (remaining <= 0) throw giveUp();
       await sleep(Math.min(backoffMs(n), remaining), undefined, { signal: route.signal }).catch(() => {});
     }
   }
