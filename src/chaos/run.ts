@@ -1,0 +1,186 @@
+/**
+ * One chaos run: start a local cluster, wait for leaders, run the workload and the nemesis side
+ * by side for the duration, heal everything and let the cluster settle, read every key once more
+ * (those reads are part of the history, so no acknowledged write may be missing from them), and
+ * check the history.
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Consistency, TinyoClient } from "../client/index.js";
+import { Random } from "../node/random.js";
+import { type CheckResult, checkHistory } from "./checker.js";
+import type { Operation } from "./history.js";
+import { LocalCluster } from "./local-cluster.js";
+import { type FaultRecord, Nemesis, type NemesisKind } from "./nemesis.js";
+import { NetworkFaults } from "./network-faults.js";
+import { type HistoryCounts, HistoryRecorder } from "./recorder.js";
+import { runWorkload } from "./workload.js";
+
+export interface ChaosOptions {
+  readonly durationMs: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly clients: number;
+  readonly keys: number;
+  readonly seed: number;
+  readonly consistency: Consistency;
+  readonly nodes: number;
+  readonly partitions: number;
+  readonly tickMs: number;
+  /** How to run `tinyo node`: node's flags and the CLI entry script. */
+  readonly execArgv: readonly string[];
+  readonly entry: string;
+  readonly onProgress?: (progress: ChaosProgress) => void;
+}
+
+export interface ChaosProgress {
+  readonly elapsedMs: number;
+  readonly counts: HistoryCounts;
+  readonly faults: number;
+  /** The fault in force, if any. */
+  readonly current: string | undefined;
+}
+
+export interface ChaosResult {
+  readonly history: readonly Operation[];
+  readonly faults: readonly FaultRecord[];
+  readonly counts: HistoryCounts;
+  readonly check: CheckResult;
+  /** Keys whose final read never succeeded. */
+  readonly unreadKeys: readonly string[];
+  /** Whether every partition had one leader again before the final reads. */
+  readonly settled: boolean;
+  /** The cluster's data and node logs. */
+  readonly clusterDir: string;
+}
+
+/** The client's deadline for one operation in the workload. */
+const OPERATION_DEADLINE_MS = 3000;
+const STARTUP_TIMEOUT_MS = 60_000;
+const SETTLE_TIMEOUT_MS = 30_000;
+const FINAL_READ_ATTEMPTS = 5;
+const PROGRESS_EVERY_MS = 1000;
+
+export class ChaosSetupError extends Error {
+  override name = "ChaosSetupError";
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
+  const cluster = await LocalCluster.start({
+    nodes: options.nodes,
+    partitions: options.partitions,
+    tickMs: options.tickMs,
+    execArgv: options.execArgv,
+    entry: options.entry,
+  });
+  const admin = new TinyoClient({ endpoints: cluster.endpoints, partitions: options.partitions });
+  try {
+    const network = new NetworkFaults(cluster, admin);
+    if (!(await settle(network, options.partitions, STARTUP_TIMEOUT_MS))) {
+      throw new ChaosSetupError(
+        `the cluster did not elect a leader for every partition within ${STARTUP_TIMEOUT_MS / 1000} s; ` +
+          `node logs are in ${cluster.dir}`,
+      );
+    }
+    const recorder = new HistoryRecorder();
+    const random = new Random(options.seed);
+    const nemesis = new Nemesis(cluster, network, {
+      kinds: options.nemesis,
+      random: new Random(options.seed, 1),
+      partitions: options.partitions,
+      now: () => recorder.now(),
+      quietMs: [1000, 3000],
+      holdMs: [2000, 5000],
+    });
+    const keys = Array.from({ length: options.keys }, (_, i) => `k${i + 1}`);
+    const stop = new AbortController();
+    const progress = setInterval(() => {
+      const last = nemesis.faults.at(-1);
+      options.onProgress?.({
+        elapsedMs: recorder.now(),
+        counts: recorder.tally,
+        faults: nemesis.faults.length,
+        current: last && last.healedAt === undefined ? last.description : undefined,
+      });
+    }, PROGRESS_EVERY_MS);
+    const timer = setTimeout(() => stop.abort(), options.durationMs);
+    try {
+      await Promise.all([
+        runWorkload(
+          cluster,
+          recorder,
+          {
+            clients: options.clients,
+            keys,
+            consistency: options.consistency,
+            partitions: options.partitions,
+            deadlineMs: OPERATION_DEADLINE_MS,
+            random,
+          },
+          stop.signal,
+        ),
+        options.nemesis.length > 0 ? nemesis.run(stop.signal) : Promise.resolve(),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      clearInterval(progress);
+      stop.abort();
+      await nemesis.heal();
+    }
+    const settled = await settle(network, options.partitions, SETTLE_TIMEOUT_MS);
+    const unreadKeys = await finalReads(cluster.endpoints, options.partitions, keys, recorder);
+    const history = recorder.history;
+    return {
+      history,
+      faults: nemesis.faults,
+      counts: recorder.tally,
+      check: checkHistory(history),
+      unreadKeys,
+      settled,
+      clusterDir: cluster.dir,
+    };
+  } finally {
+    admin.close();
+    await cluster.close();
+  }
+}
+
+/** Waits until every node answers and every partition has one leader; whether it happened. */
+async function settle(network: NetworkFaults, partitions: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await network.leaders(partitions)).settled) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+/**
+ * A linearizable read of every key by a fresh client (id 0), recorded in the history; a key
+ * is tried a few times. Returns the keys never read.
+ */
+async function finalReads(
+  endpoints: readonly string[],
+  partitions: number,
+  keys: readonly string[],
+  recorder: HistoryRecorder,
+): Promise<string[]> {
+  const client = new TinyoClient({ endpoints, partitions, deadlineMs: 10_000 });
+  const decoder = new TextDecoder();
+  const unread: string[] = [];
+  try {
+    for (const key of keys) {
+      let read = false;
+      for (let attempt = 0; attempt < FINAL_READ_ATTEMPTS && !read; attempt++) {
+        const value = await recorder.get(0, key, async () => {
+          const bytes = await client.get(key);
+          return bytes === undefined ? null : decoder.decode(bytes);
+        });
+        read = value !== undefined;
+      }
+      if (!read) unread.push(key);
+    }
+  } finally {
+    client.close();
+  }
+  return unread;
+}
