@@ -2,7 +2,7 @@
  * The cluster a chaos run starts for itself: N `tinyo node` processes on free loopback ports,
  * data and logs in a fresh directory, spawned through the same CLI entry point that runs this
  * process (bin/run.js, or bin/dev.js through tsx). Every process is SIGKILLed by `close`, and
- * also if this process exits without it.
+ * also if this process exits without it or is interrupted (SIGINT, SIGTERM: exit 130, 143).
  */
 
 import { type ChildProcess, spawn } from "node:child_process";
@@ -33,10 +33,21 @@ interface LocalNode {
 }
 
 const everySpawned = new Set<ChildProcess>();
-process.once("exit", () => {
+const killEverySpawned = () => {
   for (const child of everySpawned)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-});
+};
+process.once("exit", killEverySpawned);
+// Interrupted (Ctrl-C, or stopped by a test runner): no node may outlive the run.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+] as const) {
+  process.once(signal, () => {
+    killEverySpawned();
+    process.exit(code);
+  });
+}
 
 export class LocalCluster implements ChaosCluster {
   private readonly nodes: LocalNode[];
@@ -73,12 +84,8 @@ export class LocalCluster implements ChaosCluster {
     return this.nodes.map((n) => n.address);
   }
 
-  /** The pids of the node processes running now. */
-  get pids(): number[] {
-    return this.nodes.flatMap((n) =>
-      n.process?.pid !== undefined && this.running(n) ? [n.process.pid] : [],
-    );
-  }
+  /** Every node process this cluster started, restarts included. */
+  readonly pids: number[] = [];
 
   address(id: number): string {
     return this.node(id).address;
@@ -143,6 +150,7 @@ export class LocalCluster implements ChaosCluster {
     ];
     const child = spawn(process.execPath, args, { stdio: ["ignore", log, log] });
     closeSync(log);
+    if (child.pid !== undefined) this.pids.push(child.pid);
     everySpawned.add(child);
     node.process = child;
     node.exited = new Promise((done) =>

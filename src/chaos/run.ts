@@ -51,6 +51,8 @@ export interface ChaosResult {
   readonly settled: boolean;
   /** The cluster's data and node logs. */
   readonly clusterDir: string;
+  /** Every node process the run started (all SIGKILLed by the end). */
+  readonly nodePids: readonly number[];
 }
 
 /** The client's deadline for one operation in the workload. */
@@ -137,6 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       unreadKeys,
       settled,
       clusterDir: cluster.dir,
+      nodePids: cluster.pids,
     };
   } finally {
     admin.close();

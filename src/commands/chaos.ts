@@ -95,6 +95,7 @@ the checker gave up (budget) without finding an anomaly.`;
           anomalyFile,
           unreadKeys: result.unreadKeys,
           clusterDir: verdict === "linearizable" ? undefined : result.clusterDir,
+          nodePids: result.nodePids,
         }),
       );
     } else {
