@@ -16,6 +16,9 @@ import type { Random } from "../node/random.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 import type { NetworkFaults } from "./network-faults.js";
 
+/** How long a heal waits for a restarted node to answer. */
+const RESTART_TIMEOUT_MS = 30_000;
+
 export const NEMESIS_KINDS = ["kill", "pause", "partition"] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
@@ -67,12 +70,18 @@ export class Nemesis {
     }
   }
 
-  /** Restarts killed nodes, resumes paused ones, clears every fault rule. */
+  /**
+   * Restarts killed nodes, resumes paused ones, clears every fault rule; returns once the
+   * restarted nodes answer again (or RESTART_TIMEOUT_MS passed), so that the next fault does
+   * not pile onto a node still starting up (faults one at a time, as designed).
+   */
   async heal(): Promise<void> {
     for (const id of this.paused) await this.cluster.resume(id);
     this.paused.clear();
-    for (const id of this.killed) await this.cluster.restart(id);
+    const restarted = [...this.killed];
+    for (const id of restarted) await this.cluster.restart(id);
     this.killed.clear();
+    await this.network.waitAnswering(restarted, RESTART_TIMEOUT_MS);
     await this.network.heal();
   }
 

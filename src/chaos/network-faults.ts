@@ -5,6 +5,7 @@
  * that node must not answer as if it were current.
  */
 
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TinyoClient } from "../client/index.js";
 import { FaultDirection, Role } from "../gen/tinyo/v1/admin_pb.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
@@ -46,6 +47,24 @@ export class NetworkFaults {
       }),
     );
     return failed;
+  }
+
+  /** Waits until each of `nodes` answers Admin Status; whether they all did within `timeoutMs`. */
+  async waitAnswering(nodes: readonly number[], timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const waiting = new Set(nodes);
+    while (waiting.size > 0 && Date.now() < deadline) {
+      for (const node of [...waiting]) {
+        try {
+          await this.client.admin(this.cluster.address(node)).status({}, { timeoutMs: ADMIN_TIMEOUT_MS });
+          waiting.delete(node);
+        } catch {
+          // not up yet
+        }
+      }
+      if (waiting.size > 0) await sleep(100);
+    }
+    return waiting.size === 0;
   }
 
   /**

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Command, Flags } from "@oclif/core";
 import { writeAnomalies, writeHistory } from "../chaos/history-file.js";
@@ -49,6 +49,7 @@ the checker gave up (budget) without finding an anomaly.`;
     nodes: Flags.string({ summary: "Nodes of the cluster the run starts (3 to 9).", default: "5" }),
     partitions: Flags.string({ summary: "Partitions of that cluster (1 to 256).", default: "16" }),
     json: Flags.boolean({ summary: "Print the result as one JSON object; no progress." }),
+    keep: Flags.boolean({ summary: "Keep the node logs of a passing run too (its data is deleted)." }),
   };
 
   async run(): Promise<void> {
@@ -82,7 +83,7 @@ the checker gave up (budget) without finding an anomaly.`;
       writeHistory(flags.history, { ...flags, seed }, result.faults, result.history);
     }
     const { verdict, line, anomalyFile } = this.conclude(result, seed);
-    if (verdict === "linearizable") rmSync(result.clusterDir, { recursive: true, force: true });
+    if (verdict === "linearizable") removeRun(result.clusterDir, flags.keep);
     if (flags.json) {
       this.log(
         JSON.stringify({
@@ -94,7 +95,7 @@ the checker gave up (budget) without finding an anomaly.`;
           keys: result.check.keys,
           anomalyFile,
           unreadKeys: result.unreadKeys,
-          clusterDir: verdict === "linearizable" ? undefined : result.clusterDir,
+          clusterDir: verdict === "linearizable" && !flags.keep ? undefined : result.clusterDir,
           nodePids: result.nodePids,
         }),
       );
@@ -157,6 +158,17 @@ the checker gave up (budget) without finding an anomaly.`;
       this.exit(2);
     }
     throw error;
+  }
+}
+
+/** Deletes a passing run's directory; with `keepLogs`, only its nodes' data directories. */
+function removeRun(dir: string, keepLogs: boolean): void {
+  if (!keepLogs) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) rmSync(join(dir, entry.name), { recursive: true, force: true });
   }
 }
 
