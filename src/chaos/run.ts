@@ -66,6 +66,11 @@ export class ChaosSetupError extends Error {
   override name = "ChaosSetupError";
 }
 
+/** Something other than the store failed during the run (the run's own machinery). */
+export class ChaosRunError extends Error {
+  override name = "ChaosRunError";
+}
+
 export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const cluster = await LocalCluster.start({
     nodes: options.nodes,
@@ -141,6 +146,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       clusterDir: cluster.dir,
       nodePids: cluster.pids,
     };
+  } catch (error) {
+    if (error instanceof ChaosSetupError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ChaosRunError(`the chaos run failed: ${message}; node logs are in ${cluster.dir}`);
   } finally {
     admin.close();
     await cluster.close();

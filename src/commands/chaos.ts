@@ -1,6 +1,6 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { Command, Flags } from "@oclif/core";
+import { Command, Errors, Flags } from "@oclif/core";
 import { writeAnomalies, writeHistory } from "../chaos/history-file.js";
 import {
   ChaosUsageError,
@@ -152,12 +152,12 @@ the checker gave up (budget) without finding an anomaly.`;
     };
   }
 
+  /** One line on stderr: exit 2 for bad usage, else 1 (oclif's own exits pass through). */
   override async catch(error: Error & { exitCode?: number }): Promise<void> {
-    if (error instanceof ChaosUsageError) {
-      process.stderr.write(`Error: ${error.message}\n`);
-      this.exit(2);
-    }
-    throw error;
+    if (error instanceof Errors.ExitError) throw error;
+    const usage = error instanceof ChaosUsageError || (error instanceof Errors.CLIError && "parse" in error);
+    process.stderr.write(`Error: ${(error.message.split("\n")[0] ?? "").trim()}\n`);
+    this.exit(usage ? 2 : 1);
   }
 }
 
