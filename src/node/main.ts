@@ -3,8 +3,9 @@
  * connects to the peers (PeerTransport) and serves KV, Admin and Raft on one HTTP/2 server.
  *
  * Shutdown (SIGTERM, SIGINT, or a storage failure): new client requests are refused with
- * Unavailable while those in progress finish (up to DRAIN_MS; Raft traffic keeps flowing so
- * that they can commit), then the server closes, the store stops, the transport and the two
+ * Unavailable; on a planned stop the partitions this node leads are handed to other replicas
+ * (up to HAND_OFF_MS); the requests in progress finish (up to DRAIN_MS; Raft traffic keeps
+ * flowing so that they can commit), then the server closes, the store stops, the transport and the two
  * stores close. Logs are JSON lines on stdout (pino).
  */
 
@@ -16,7 +17,7 @@ import { KV } from "../gen/tinyo/v1/kv_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
-import { buildPlacement } from "./ring/index.js";
+import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
 import { InFlight } from "./service/in-flight.js";
@@ -37,6 +38,8 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
+/** How long a shutdown waits for the partitions this node leads to move to other replicas. */
+const HAND_OFF_MS = 3000;
 /** How long a shutdown waits for client requests in progress. */
 const DRAIN_MS = 5000;
 /** Then how long for the HTTP/2 sessions to end by themselves. */
@@ -102,6 +105,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     store = await Store.open({
       self,
       placement,
+      balancedLeaders: balancedLeaders(placement),
       engine,
       stateMachine: outcomes,
       send: (to, messages) => transport.send(to, messages),
@@ -193,8 +197,14 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       shutdown(reason, exitCode = 0) {
         stopping ??= (async () => {
           log.info({ event: "shutting_down", reason, inFlight: inFlight.size }, `shutting down: ${reason}`);
+          const draining = inFlight.drain();
+          if (exitCode === 0) {
+            // A planned stop: move this node's leaderships first, so that it costs no election.
+            const handOff = await opened.handOffLeaderships(HAND_OFF_MS);
+            log.info({ event: "leaders_handed_off", ...handOff }, `leaderships handed off: ${handOff.moved}`);
+          }
           const drained = await Promise.race([
-            inFlight.drain().then(() => true),
+            draining.then(() => true),
             new Promise<boolean>((r) => setTimeout(() => r(false), DRAIN_MS).unref()),
           ]);
           if (!drained)

@@ -38,6 +38,8 @@ export class Cluster {
 
   /** Compaction for every store started from now on: small, so that every test compacts. */
   compaction = { everyEntries: 8, checkMs: 10 };
+  /** Leader balancing for every store started from now on: none unless a test sets a table. */
+  balance: { balancedLeaders?: NodeId[]; balanceEveryTicks?: number; balanceHoldTicks?: number } = {};
 
   async start(id: NodeId, dir: string): Promise<Member> {
     const engine = await RaftEngine.open(join(dir, "raft"), { fsync: false });
@@ -50,6 +52,7 @@ export class Cluster {
       send: (to, messages) => this.deliver(id, to, messages),
       sendSnapshot: (group, message, chunks) => this.deliverSnapshot(id, group, message, chunks),
       compaction: this.compaction,
+      ...this.balance,
       tickMs: 5,
       seed: id * 7919 + this.dirs.length,
     });
@@ -162,8 +165,11 @@ export async function until(condition: () => boolean, timeoutMs: number, what: s
 }
 
 /** Starts three stores (nodes 1 to 3) in fresh directories and waits for every leader. */
-export async function startCluster(): Promise<{ cluster: Cluster; dirs: Map<NodeId, string> }> {
+export async function startCluster(
+  balance: Cluster["balance"] = {},
+): Promise<{ cluster: Cluster; dirs: Map<NodeId, string> }> {
   const cluster = new Cluster();
+  cluster.balance = balance;
   const dirs = new Map<NodeId, string>();
   for (const id of [1, 2, 3].map(nodeId)) {
     const dir = await mkdtemp(join(tmpdir(), `tinyo-store-${id}-`));

@@ -140,10 +140,15 @@ export class RaftNode {
   entries(from: number, to: number): readonly Entry[] {
     return this.raftLog.slice(from, to);
   }
-  /** Replication state of each member as the leader sees it (empty on other roles). */
-  progressOf(member: NodeId): { match: number; next: number; state: string } | undefined {
+  /**
+   * Replication state of each member as the leader sees it (empty on other roles); recentActive:
+   * it answered since the last check-quorum round (an election timeout).
+   */
+  progressOf(
+    member: NodeId,
+  ): { match: number; next: number; state: string; recentActive: boolean } | undefined {
     const pr = this.replication?.get(member);
-    return pr && { match: pr.match, next: pr.next, state: pr.state };
+    return pr && { match: pr.match, next: pr.next, state: pr.state, recentActive: pr.recentActive };
   }
 
   // --- inputs --------------------------------------------------------------------------------

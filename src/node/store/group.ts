@@ -29,6 +29,8 @@ export class Group {
   private confirmedReads: { index: number; waiter: Waiter }[] = [];
   private readSeq = 0;
   private knownLeader: NodeId | 0 = 0;
+  /** When (ms, wall clock) the current leader was first seen: leader balancing waits a while. */
+  leaderSince = 0;
   /** Installing a snapshot from the leader: the store neither ticks nor steps nor drives it. */
   installing = false;
   /** Since the node started: snapshots installed here, sent from here (acknowledged), compactions. */
@@ -56,9 +58,10 @@ export class Group {
   }
 
   /** Records the leader a ready reported; true when it differs from the one before. */
-  noteLeader(leader: NodeId | 0): boolean {
+  noteLeader(leader: NodeId | 0, now: number): boolean {
     const changed = leader !== this.knownLeader;
     this.knownLeader = leader;
+    if (changed) this.leaderSince = now;
     return changed;
   }
 

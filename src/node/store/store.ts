@@ -7,6 +7,7 @@ import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
 import { type CompactionPolicy, Compactor, DEFAULT_COMPACTION } from "./compaction.js";
 import { NotLeaderError, NotReplicaError, StoreClosedError } from "./errors.js";
 import { type Applied, Group } from "./group.js";
+import { balanceTarget, handOffTarget } from "./leadership.js";
 import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
 import { planRestart } from "./restart-state.js";
 import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
@@ -39,6 +40,15 @@ export interface StoreOptions {
   readonly compaction?: Partial<CompactionPolicy>;
   /** Structured log of compactions and snapshot transfers. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * The leader each partition should have (balancedLeaders of the placement): a node leading a
+   * partition whose balanced leader is another caught-up replica hands it over, one partition
+   * per balancing round. Omitted: no balancing.
+   */
+  readonly balancedLeaders?: readonly NodeId[];
+  /** Ticks between balancing rounds (default 40), and how long a leader keeps a partition first (100). */
+  readonly balanceEveryTicks?: number;
+  readonly balanceHoldTicks?: number;
   /** Milliseconds per Raft tick; heartbeats every tick, elections after 10-20 ticks by default. */
   readonly tickMs?: number;
   readonly electionTicks?: number;
@@ -65,6 +75,8 @@ export interface StoreOptions {
 export class Store {
   private readonly groups = new Map<PartitionId, Group>();
   private timer: NodeJS.Timeout | undefined;
+  private balanceTimer: NodeJS.Timeout | undefined;
+  private handingOff = false;
   private cycleRunning = false;
   private cycleWanted = false;
   private idle: Promise<void> = Promise.resolve();
@@ -149,7 +161,14 @@ export class Store {
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 50);
+    const tickMs = this.options.tickMs ?? 50;
+    this.timer = setInterval(() => this.tick(), tickMs);
+    if (this.options.balancedLeaders) {
+      this.balanceTimer = setInterval(
+        () => this.balanceLeaders(),
+        tickMs * (this.options.balanceEveryTicks ?? 40),
+      );
+    }
     this.compactor.start();
     this.schedule();
   }
@@ -245,11 +264,73 @@ export class Store {
   }
 
   /**
+   * Before a planned stop: hands every partition this node leads to its most caught-up voter and
+   * waits (up to `timeoutMs`) until it leads none, so that the stop costs no election timeout.
+   * Requests keep being served meanwhile (proposals to a partition in transfer are refused with
+   * its leader hint, and the client retries there). Returns how many partitions moved and how
+   * many this node still leads.
+   */
+  async handOffLeaderships(timeoutMs: number): Promise<{ moved: number; kept: number }> {
+    const leading = () => [...this.groups.values()].filter((g) => !g.installing && g.raft.role === "leader");
+    const before = leading().length;
+    const targets = new Map<PartitionId, NodeId>();
+    this.handingOff = true;
+    const deadline = Date.now() + timeoutMs;
+    const tickMs = this.options.tickMs ?? 50;
+    for (let groups = leading(); groups.length > 0 && !this.closedReason; groups = leading()) {
+      if (Date.now() >= deadline) break;
+      for (const group of groups) {
+        const { partition, raft } = group;
+        const target =
+          targets.get(partition) ?? handOffTarget(raft, this.options.self, this.balancedLeader(partition));
+        if (target === undefined) continue;
+        targets.set(partition, target);
+        // Asking again is harmless, and restarts a transfer the core abandoned after an election timeout.
+        raft.transferLeader(target);
+      }
+      this.schedule();
+      await new Promise((resolve) => setTimeout(resolve, tickMs));
+    }
+    const kept = leading().length;
+    return { moved: before - kept, kept };
+  }
+
+  /** One balancing round: hands at most one partition to its balanced leader (leadership.ts). */
+  private balanceLeaders(): void {
+    if (this.closedReason || this.handingOff) return;
+    const now = Date.now();
+    const holdMs = (this.options.tickMs ?? 50) * (this.options.balanceHoldTicks ?? 100);
+    for (const group of this.groups.values()) {
+      if (group.installing) continue;
+      const { partition, raft } = group;
+      const target = balanceTarget(
+        raft,
+        this.options.self,
+        this.balancedLeader(partition),
+        now - group.leaderSince,
+        holdMs,
+      );
+      if (target === undefined || !raft.transferLeader(target).ok) continue;
+      this.log("store.leader_balanced", { partition, to: target, term: raft.term });
+      this.schedule();
+      return;
+    }
+  }
+
+  private balancedLeader(partition: PartitionId): NodeId {
+    return (
+      this.options.balancedLeaders?.[partition] ??
+      (this.options.placement.preferenceList(partition)[0] as NodeId)
+    );
+  }
+
+  /**
    * Stops ticking, ends snapshot transfers, waits for the cycle and the compaction in flight,
    * and fails whatever still waits.
    */
   async close(reason = "the node is shutting down"): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    if (this.balanceTimer) clearInterval(this.balanceTimer);
     this.timer = undefined;
     this.closedReason ??= reason;
     this.snapshots.close();
@@ -277,6 +358,7 @@ export class Store {
     if (this.closedReason) return;
     this.closedReason = `storage failed: ${error.message}`;
     if (this.timer) clearInterval(this.timer);
+    if (this.balanceTimer) clearInterval(this.balanceTimer);
     this.snapshots.close();
     for (const group of this.groups.values()) group.failAll(new StoreClosedError(this.closedReason));
     this.options.onFatal?.(error);
@@ -314,7 +396,7 @@ export class Store {
     for (const group of this.groups.values()) {
       if (group.installing || !group.raft.hasReady()) continue;
       const ready = group.raft.ready();
-      readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader) });
+      readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader, Date.now()) });
       if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
         writes.push({
           group: group.partition,

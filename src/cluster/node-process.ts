@@ -1,0 +1,70 @@
+/**
+ * How the supervisor runs one node: `tinyo node ...` through the same Node.js binary, flags and
+ * CLI entry point the supervisor itself was started with (bin/run.js, or bin/dev.js under tsx),
+ * its stdout and stderr appended to nodes/<id>/node.log, the token passed in the environment
+ * (not on the command line, where `ps` would show it).
+ */
+
+import { mkdirSync } from "node:fs";
+import { execa, type ResultPromise } from "execa";
+import type { ClusterPaths } from "./paths.js";
+import { addressOf, type ClusterSpec } from "./spec.js";
+
+/** The program that runs `tinyo <command>`: what this process was started with by default. */
+export interface CliEntry {
+  readonly execPath: string;
+  readonly execArgv: readonly string[];
+  readonly script: string;
+}
+
+export function currentCliEntry(): CliEntry {
+  const script = process.argv[1];
+  if (script === undefined) throw new Error("cannot tell which script runs the tinyo CLI");
+  return { execPath: process.execPath, execArgv: process.execArgv, script };
+}
+
+export function nodeArgs(spec: ClusterSpec, paths: ClusterPaths, id: number): string[] {
+  const { settings } = spec;
+  return [
+    "node",
+    "--id",
+    String(id),
+    "--peers",
+    spec.members.map((m) => `${m.id}=${addressOf(m)}`).join(","),
+    "--data",
+    paths.dataDir(id),
+    "--partitions",
+    String(settings.partitions),
+    "--replication",
+    String(settings.replication),
+    "--vnodes",
+    String(settings.vnodes),
+    "--tick-ms",
+    String(settings.tickMs),
+    ...(settings.fsync ? [] : ["--no-fsync"]),
+  ];
+}
+
+const nodeOptions = (log: string, token: string) =>
+  ({
+    stdin: "ignore",
+    stdout: { file: log, append: true },
+    stderr: { file: log, append: true },
+    env: { TINYO_TOKEN: token, NODE_ENV: "production" },
+    reject: false,
+    // Killed with the supervisor if it exits (a crash, a signal): no node outlives it silently.
+    cleanup: true,
+    // The supervisor sends SIGKILL itself after its own grace period.
+    forceKillAfterDelay: false,
+  }) as const;
+
+export type NodeProcess = ResultPromise<ReturnType<typeof nodeOptions>>;
+
+export function spawnNode(entry: CliEntry, spec: ClusterSpec, paths: ClusterPaths, id: number): NodeProcess {
+  mkdirSync(paths.nodeDir(id), { recursive: true });
+  return execa(
+    entry.execPath,
+    [...entry.execArgv, entry.script, ...nodeArgs(spec, paths, id)],
+    nodeOptions(paths.nodeLog(id), spec.token),
+  );
+}

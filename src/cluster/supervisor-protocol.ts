@@ -1,0 +1,43 @@
+/**
+ * The supervisor's control API: JSON over HTTP on 127.0.0.1 (the port is in supervisor.json),
+ * each request carrying the cluster token. One request per operation; the answer is the state
+ * of every node after it, or an error message for a person.
+ */
+
+import type { SupervisorState } from "./state.js";
+
+export type StopSignal = "SIGKILL" | "SIGTERM";
+
+export type ControlRequest =
+  | { readonly op: "state" }
+  | { readonly op: "kill"; readonly node: number; readonly signal: StopSignal }
+  | { readonly op: "start"; readonly node: number }
+  | { readonly op: "restart"; readonly node: number }
+  | { readonly op: "pause"; readonly node: number }
+  | { readonly op: "resume"; readonly node: number }
+  | { readonly op: "shutdown" };
+
+export type ControlResponse =
+  | { readonly ok: true; readonly state: SupervisorState }
+  | { readonly ok: false; readonly error: string };
+
+export const CONTROL_PATH = "/control";
+export const TOKEN_HEADER = "x-tinyo-token";
+/** Requests are tiny: anything larger is refused. */
+export const MAX_CONTROL_BODY = 4096;
+
+const NODE_OPS = new Set(["start", "restart", "pause", "resume"]);
+
+/** The request, or a message saying why it is not one. */
+export function parseControlRequest(value: unknown): ControlRequest | string {
+  if (typeof value !== "object" || value === null) return "the request is not a JSON object";
+  const { op, node, signal } = value as Record<string, unknown>;
+  if (op === "state" || op === "shutdown") return { op };
+  if (typeof node !== "number" || !Number.isInteger(node)) return `${String(op)} needs an integer node`;
+  if (op === "kill") {
+    if (signal !== "SIGKILL" && signal !== "SIGTERM") return "kill needs signal SIGKILL or SIGTERM";
+    return { op, node, signal };
+  }
+  if (typeof op === "string" && NODE_OPS.has(op)) return { op, node } as ControlRequest;
+  return `unknown operation ${JSON.stringify(op)}`;
+}
