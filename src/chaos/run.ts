@@ -1,5 +1,5 @@
 /**
- * One chaos run: start a local cluster, wait for leaders, run the workload and the nemesis side
+ * One chaos run on a cluster (one it started, or a `tinyo cluster up` one): wait for leaders, run the workload and the nemesis side
  * by side for the duration, heal everything and let the cluster settle, read every key once more
  * (those reads are part of the history, so no acknowledged write may be missing from them), and
  * check the history.
@@ -8,9 +8,9 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Consistency, TinyoClient } from "../client/index.js";
 import { Random } from "../node/random.js";
+import type { ChaosCluster } from "./chaos-cluster.js";
 import { type CheckResult, checkHistory } from "./checker.js";
 import type { Operation } from "./history.js";
-import { LocalCluster } from "./local-cluster.js";
 import { type FaultRecord, Nemesis, type NemesisKind } from "./nemesis.js";
 import { NetworkFaults } from "./network-faults.js";
 import { type HistoryCounts, HistoryRecorder } from "./recorder.js";
@@ -21,15 +21,21 @@ export interface ChaosOptions {
   readonly nemesis: readonly NemesisKind[];
   readonly clients: number;
   readonly keys: number;
+  /** Prefix of the key names (k1, k2...): keeps a run on a shared cluster off other keys. */
+  readonly keyPrefix: string;
   readonly seed: number;
   readonly consistency: Consistency;
-  readonly nodes: number;
-  readonly partitions: number;
-  readonly tickMs: number;
-  /** How to run `tinyo node`: node's flags and the CLI entry script. */
-  readonly execArgv: readonly string[];
-  readonly entry: string;
   readonly onProgress?: (progress: ChaosProgress) => void;
+}
+
+/** The cluster a run works on, and what to do with it at the end. */
+export interface ChaosTarget {
+  readonly cluster: ChaosCluster;
+  readonly partitions: number;
+  /** Where the node logs are, for messages. */
+  readonly logs: string;
+  /** Called once the run is over, whatever happened. */
+  close(): Promise<void>;
 }
 
 export interface ChaosProgress {
@@ -49,10 +55,6 @@ export interface ChaosResult {
   readonly unreadKeys: readonly string[];
   /** Whether every partition had one leader again before the final reads. */
   readonly settled: boolean;
-  /** The cluster's data and node logs. */
-  readonly clusterDir: string;
-  /** Every node process the run started (all SIGKILLed by the end). */
-  readonly nodePids: readonly number[];
 }
 
 /** The client's deadline for one operation in the workload. */
@@ -71,21 +73,15 @@ export class ChaosRunError extends Error {
   override name = "ChaosRunError";
 }
 
-export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
-  const cluster = await LocalCluster.start({
-    nodes: options.nodes,
-    partitions: options.partitions,
-    tickMs: options.tickMs,
-    execArgv: options.execArgv,
-    entry: options.entry,
-  });
-  const admin = new TinyoClient({ endpoints: cluster.endpoints, partitions: options.partitions });
+export async function runChaos(options: ChaosOptions, target: ChaosTarget): Promise<ChaosResult> {
+  const { cluster, partitions } = target;
+  const admin = new TinyoClient({ endpoints: cluster.endpoints, partitions });
   try {
     const network = new NetworkFaults(cluster, admin);
-    if (!(await settle(network, options.partitions, STARTUP_TIMEOUT_MS))) {
+    if (!(await settle(network, partitions, STARTUP_TIMEOUT_MS))) {
       throw new ChaosSetupError(
         `the cluster did not elect a leader for every partition within ${STARTUP_TIMEOUT_MS / 1000} s; ` +
-          `node logs are in ${cluster.dir}`,
+          `node logs are in ${target.logs}`,
       );
     }
     const recorder = new HistoryRecorder();
@@ -93,12 +89,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const nemesis = new Nemesis(cluster, network, {
       kinds: options.nemesis,
       random: new Random(options.seed, 1),
-      partitions: options.partitions,
+      partitions,
       now: () => recorder.now(),
       quietMs: [1000, 3000],
       holdMs: [2000, 5000],
     });
-    const keys = Array.from({ length: options.keys }, (_, i) => `k${i + 1}`);
+    const keys = Array.from({ length: options.keys }, (_, i) => `${options.keyPrefix}k${i + 1}`);
     const stop = new AbortController();
     const progress = setInterval(() => {
       const last = nemesis.faults.at(-1);
@@ -119,7 +115,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
             clients: options.clients,
             keys,
             consistency: options.consistency,
-            partitions: options.partitions,
+            partitions,
             deadlineMs: OPERATION_DEADLINE_MS,
             random,
           },
@@ -133,8 +129,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       stop.abort();
       await nemesis.heal();
     }
-    const settled = await settle(network, options.partitions, SETTLE_TIMEOUT_MS);
-    const unreadKeys = await finalReads(cluster.endpoints, options.partitions, keys, recorder);
+    const settled = await settle(network, partitions, SETTLE_TIMEOUT_MS);
+    const unreadKeys = await finalReads(cluster.endpoints, partitions, keys, recorder);
     const history = recorder.history;
     return {
       history,
@@ -143,16 +139,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       check: checkHistory(history),
       unreadKeys,
       settled,
-      clusterDir: cluster.dir,
-      nodePids: cluster.pids,
     };
   } catch (error) {
     if (error instanceof ChaosSetupError) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new ChaosRunError(`the chaos run failed: ${message}; node logs are in ${cluster.dir}`);
+    throw new ChaosRunError(`the chaos run failed: ${message}; node logs are in ${target.logs}`);
   } finally {
     admin.close();
-    await cluster.close();
+    await target.close();
   }
 }
 

@@ -22,7 +22,7 @@ interface ChaosJson {
   indeterminate: number;
   faults: string[];
   anomalyFile?: string;
-  clusterDir?: string;
+  logs?: string;
   nodePids: number[];
 }
 
@@ -71,7 +71,7 @@ describe("tinyo chaos", () => {
     expect(window).toContain("NOT linearizable");
     expect(window).toContain("partition");
     expect(result.nodePids.filter(alive)).toEqual([]);
-    if (result.clusterDir) rmSync(result.clusterDir, { recursive: true, force: true });
+    if (result.logs) rmSync(result.logs, { recursive: true, force: true });
   }, 180_000);
 
   it("refuses bad flags with one line and exit code 2", async () => {
@@ -87,5 +87,5 @@ describe("tinyo chaos", () => {
       expect(stderr).toContain(message);
       expect(stderr.trim().split("\n")).toHaveLength(1);
     }
-  });
+  }, 120_000);
 });
