@@ -10,7 +10,8 @@ import type { TinyoClient } from "../client/index.js";
 import { FaultDirection, Role } from "../gen/tinyo/v1/admin_pb.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 
-const ADMIN_TIMEOUT_MS = 2000;
+/** Generous: on a loaded machine a node can take seconds to answer. */
+const ADMIN_TIMEOUT_MS = 5000;
 
 export class NetworkFaults {
   constructor(
