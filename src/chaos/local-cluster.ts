@@ -19,8 +19,6 @@ export interface LocalClusterOptions {
   /** How to run the CLI: node's flags and the entry script. */
   readonly execArgv: readonly string[];
   readonly entry: string;
-  /** Where the run directory is made; default the system's temporary directory. */
-  readonly parent?: string;
 }
 
 interface LocalNode {
@@ -70,7 +68,7 @@ export class LocalCluster implements ChaosCluster {
 
   /** Makes the run directory and starts every node (not waiting for leaders). */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
-    const dir = mkdtempSync(join(options.parent ?? tmpdir(), "tinyo-chaos-"));
+    const dir = mkdtempSync(join(tmpdir(), "tinyo-chaos-"));
     const cluster = new LocalCluster(dir, await freePorts(options.nodes), options);
     for (const node of cluster.nodes) cluster.spawn(node);
     return cluster;

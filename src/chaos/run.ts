@@ -1,8 +1,8 @@
 /**
- * One chaos run on a cluster (one it started, or a `tinyo cluster up` one): wait for leaders, run the workload and the nemesis side
- * by side for the duration, heal everything and let the cluster settle, read every key once more
- * (those reads are part of the history, so no acknowledged write may be missing from them), and
- * check the history.
+ * One chaos run on a cluster (one it started, or a `tinyo cluster up` one): wait for leaders,
+ * run the workload and the nemesis side by side for the duration, heal everything and let the
+ * cluster settle, read every key once more (those reads are part of the history, so no
+ * acknowledged write may be missing from them), and check the history.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";

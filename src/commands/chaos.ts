@@ -101,6 +101,7 @@ the checker gave up (budget) without finding an anomaly.`;
         keys: result.check.keys,
         anomalyFile,
         unreadKeys: result.unreadKeys,
+        settled: result.settled,
         logs: verdict === "linearizable" && !flags.keep && local ? undefined : target.logs,
         nodePids: local?.pids ?? [],
       });
