@@ -6,7 +6,12 @@
  */
 
 import { classifyFailure } from "./classify.js";
-import type { Operation } from "./history.js";
+import type { GetOperation, Operation, PutOperation } from "./history.js";
+
+/** What a client asked (a get's value is its result, filled in when it answers). */
+type Invocation =
+  | Pick<PutOperation, "client" | "key" | "kind" | "value">
+  | Pick<GetOperation, "client" | "key" | "kind" | "value">;
 
 export interface HistoryCounts {
   readonly ok: number;
@@ -33,36 +38,11 @@ export class HistoryRecorder {
   }
 
   async put(client: number, key: string, value: string, send: () => Promise<unknown>): Promise<void> {
-    const id = this.ops.length;
-    const invokedAt = this.now();
-    // Reserve the slot at invocation, so that the history is in invocation order.
-    this.ops.push({
-      id,
-      client,
-      key,
-      kind: "put",
-      value,
-      invokedAt,
-      completedAt: invokedAt,
-      outcome: "indeterminate",
-    });
-    try {
+    const invocation: Invocation = { client, key, kind: "put", value };
+    await this.record(invocation, async () => {
       await send();
-      this.finish({ id, client, key, kind: "put", value, invokedAt, completedAt: this.now(), outcome: "ok" });
-    } catch (error) {
-      const { outcome, error: text } = classifyFailure("put", error);
-      this.finish({
-        id,
-        client,
-        key,
-        kind: "put",
-        value,
-        invokedAt,
-        completedAt: this.now(),
-        outcome,
-        error: text,
-      });
-    }
+      return invocation;
+    });
   }
 
   /** Records a get; returns what it read (undefined when it failed). */
@@ -71,36 +51,28 @@ export class HistoryRecorder {
     key: string,
     send: () => Promise<string | null>,
   ): Promise<string | null | undefined> {
+    let read: string | null | undefined;
+    await this.record({ client, key, kind: "get", value: null }, async () => {
+      read = await send();
+      return { client, key, kind: "get", value: read };
+    });
+    return read;
+  }
+
+  /**
+   * Runs `send`, which answers the invocation with its result filled in. The slot is taken at
+   * invocation, so that the history is in invocation order.
+   */
+  private async record(invocation: Invocation, send: () => Promise<Invocation>): Promise<void> {
     const id = this.ops.length;
     const invokedAt = this.now();
-    this.ops.push({
-      id,
-      client,
-      key,
-      kind: "get",
-      value: null,
-      invokedAt,
-      completedAt: invokedAt,
-      outcome: "indeterminate",
-    });
+    this.ops.push({ ...invocation, id, invokedAt, completedAt: invokedAt, outcome: "indeterminate" });
     try {
-      const value = await send();
-      this.finish({ id, client, key, kind: "get", value, invokedAt, completedAt: this.now(), outcome: "ok" });
-      return value;
+      const answered = await send();
+      this.finish({ ...answered, id, invokedAt, completedAt: this.now(), outcome: "ok" });
     } catch (error) {
-      const { outcome, error: text } = classifyFailure("get", error);
-      this.finish({
-        id,
-        client,
-        key,
-        kind: "get",
-        value: null,
-        invokedAt,
-        completedAt: this.now(),
-        outcome,
-        error: text,
-      });
-      return undefined;
+      const { outcome, error: text } = classifyFailure(invocation.kind, error);
+      this.finish({ ...invocation, id, invokedAt, completedAt: this.now(), outcome, error: text });
     }
   }
 

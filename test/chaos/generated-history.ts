@@ -5,18 +5,7 @@
  */
 
 import type { Operation } from "../../src/chaos/history.js";
-
-/** A small seeded generator (mulberry32), so that a failing history reproduces. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Random } from "../../src/node/random.js";
 
 export interface GeneratedOptions {
   readonly ops: number;
@@ -30,7 +19,8 @@ export interface GeneratedOptions {
 }
 
 export function generateHistory(options: GeneratedOptions): Operation[] {
-  const random = seeded(options.seed);
+  const source = new Random(options.seed);
+  const random = () => source.float();
   const clock = Array.from({ length: options.clients }, () => random() * 5);
   const planned: { op: Operation; at: number; effect: boolean }[] = [];
   for (let id = 0; id < options.ops; id++) {
