@@ -55,6 +55,10 @@ shuts it down gracefully.`;
         "Compact a partition's Raft log every N applied entries (the newest N/2 stay for slow followers).",
       default: String(DEFAULT_COMPACT_EVERY),
     }),
+    "metrics-listen": Flags.string({
+      summary:
+        "HOST:PORT to serve Prometheus metrics on (plain HTTP/1.1, GET /metrics); default: no metrics endpoint.",
+    }),
   };
 
   async run(): Promise<void> {
@@ -74,6 +78,7 @@ shuts it down gracefully.`;
           fsync: flags.fsync,
           tickMs: flags["tick-ms"],
           compactEvery: flags["compact-every"],
+          metricsListen: flags["metrics-listen"],
         },
         process.env,
       );

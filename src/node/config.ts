@@ -39,6 +39,8 @@ export interface NodeConfig {
   readonly tickMs: number;
   /** Compact a group's Raft log once it has applied this many entries since the last cut. */
   readonly compactEvery: number;
+  /** Where to serve Prometheus metrics (HTTP/1.1, GET /metrics); none when not given. */
+  readonly metricsListen?: { readonly host: string; readonly port: number; readonly address: string };
 }
 
 /** The raw flags, as typed (strings), or already numbers when a caller builds them in code. */
@@ -54,6 +56,7 @@ export interface RawNodeFlags {
   readonly fsync?: boolean;
   readonly tickMs?: string | number;
   readonly compactEvery?: string | number;
+  readonly metricsListen?: string;
 }
 
 export const LIMITS = {
@@ -116,6 +119,14 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
     DEFAULT_COMPACT_EVERY,
     LIMITS.compactEvery,
   );
+  const metricsListen =
+    flags.metricsListen === undefined ? undefined : parseAddress("--metrics-listen", flags.metricsListen);
+  if (metricsListen && metricsListen.port === listen.port) {
+    throw new ConfigError(
+      `--metrics-listen ${metricsListen.address} uses port ${listen.port}, where the node serves HTTP/2: ` +
+        "give the metrics endpoint a port of its own",
+    );
+  }
   const givenToken = flags.token ?? (env.TINYO_TOKEN || undefined);
   if (givenToken !== undefined && givenToken.length === 0) {
     throw new ConfigError("--token is empty: give the cluster's token (the same on every node)");
@@ -133,6 +144,7 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
     fsync: flags.fsync ?? true,
     tickMs,
     compactEvery,
+    ...(metricsListen && { metricsListen }),
   };
 }
 

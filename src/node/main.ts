@@ -17,6 +17,8 @@ import { KV } from "../gen/tinyo/v1/kv_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
+import { serveMetrics } from "./metrics/metrics-server.js";
+import { createNodeMetrics } from "./metrics/node-metrics.js";
 import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
@@ -126,7 +128,16 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     closers.push(() => peers.close());
     const routing = new Routing(self, store, placement);
     const inFlight = new InFlight(self);
-    const stats = { puts: new OpStats(), gets: new OpStats() };
+    const metrics = createNodeMetrics({
+      node: self,
+      groups: () => opened.status(),
+      totals: { put: () => stats.puts.total, get: () => stats.gets.total },
+    });
+    const clock = () => performance.now();
+    const stats = {
+      puts: new OpStats(clock, (ms) => metrics.observe("put", ms)),
+      gets: new OpStats(clock, (ms) => metrics.observe("get", ms)),
+    };
     const shutdownSignal = new AbortController();
     const kv = createKvService({
       self,
@@ -150,6 +161,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       stats,
       shutdown: shutdownSignal.signal,
       startedAt,
+      metricsAddress: config.metricsListen?.address,
     });
     const routes = (router: ConnectRouter) => {
       transport.routes(router);
@@ -162,6 +174,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       },
     );
     closers.push(() => server.close(SESSION_GRACE_MS));
+    if (config.metricsListen) {
+      const { host, port } = config.metricsListen;
+      const metricsServer = await serveMetrics(metrics.registry, host, port).catch((error: unknown) => {
+        throw error instanceof ListenError ? new StartupError(error.message) : error;
+      });
+      closers.push(() => metricsServer.close());
+    }
 
     store.start();
     const stopWatching = watchLeaders(store, log);
@@ -176,6 +195,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
         fsync: config.fsync,
         tickMs: config.tickMs,
         compactEvery: config.compactEvery,
+        metrics: config.metricsListen?.address,
         startupMs: Date.now() - startedAt,
       },
       `node ${self} listening on ${config.listen.address}`,

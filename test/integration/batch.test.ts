@@ -55,8 +55,9 @@ describe("KV.Batch on a 3-node cluster", () => {
   beforeAll(async () => {
     cluster = await TestCluster.create(3, { partitions: PARTITIONS, tickMs: 20 });
     cluster.startAll();
-    leaders = await cluster.waitForLeaders(30_000);
-  }, 40_000);
+    // The tests send through followers of chosen partitions: let leader balancing finish first.
+    leaders = await cluster.waitForBalancedLeaders();
+  }, 60_000);
 
   afterAll(async () => {
     await cluster?.killAll();

@@ -29,8 +29,8 @@ describe("a 3-node cluster", () => {
   beforeAll(async () => {
     cluster = await TestCluster.create(3, { partitions: 16, tickMs: 20 });
     cluster.startAll();
-    await cluster.waitForLeaders(30_000);
-  }, 40_000);
+    await cluster.waitForBalancedLeaders(); // leadership stays put from here while every node runs
+  }, 60_000);
 
   afterAll(async () => {
     await cluster?.killAll();
@@ -331,8 +331,8 @@ describe("a 5-node cluster with replication 3", () => {
   beforeAll(async () => {
     cluster = await TestCluster.create(5, { partitions: 8, tickMs: 20 });
     cluster.startAll();
-    await cluster.waitForLeaders(30_000);
-  }, 40_000);
+    await cluster.waitForBalancedLeaders();
+  }, 60_000);
 
   afterAll(async () => {
     await cluster?.killAll();

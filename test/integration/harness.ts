@@ -15,6 +15,8 @@ import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect
 import { Admin, type NodeStatus } from "../../src/gen/tinyo/v1/admin_pb.js";
 import { KV } from "../../src/gen/tinyo/v1/kv_pb.js";
 import { Raft } from "../../src/gen/tinyo/v1/raft_pb.js";
+import { nodeId } from "../../src/node/ids.js";
+import { balancedLeaders, buildPlacement, PLACEMENT_DEFAULTS } from "../../src/node/ring/index.js";
 
 export const REPO = resolve(import.meta.dirname, "../..");
 const CLI = join(REPO, "bin", "dev.js");
@@ -105,6 +107,8 @@ export interface TestNode {
   readonly address: string;
   readonly dataDir: string;
   readonly logFile: string;
+  /** host:port of its Prometheus endpoint, when the cluster was created with `metrics: true`. */
+  readonly metricsAddress: string | undefined;
   process: ChildProcess | undefined;
   exit: Promise<number | null> | undefined;
 }
@@ -118,6 +122,7 @@ export class TestCluster {
 
   private constructor(
     ports: number[],
+    metricsPorts: number[],
     readonly options: { partitions: number; tickMs: number; token: string; compactEvery?: number },
   ) {
     this.root = mkdtempSync(join(tmpdir(), "tinyo-it-"));
@@ -126,6 +131,7 @@ export class TestCluster {
       address: `127.0.0.1:${port}`,
       dataDir: join(this.root, `node-${i + 1}`),
       logFile: join(this.root, `node-${i + 1}.log`),
+      metricsAddress: metricsPorts[i] === undefined ? undefined : `127.0.0.1:${metricsPorts[i]}`,
       process: undefined,
       exit: undefined,
     }));
@@ -133,9 +139,17 @@ export class TestCluster {
 
   static async create(
     size: number,
-    options: Partial<{ partitions: number; tickMs: number; token: string; compactEvery: number }> = {},
+    options: Partial<{
+      partitions: number;
+      tickMs: number;
+      token: string;
+      compactEvery: number;
+      /** Every node also serves Prometheus metrics (--metrics-listen) on a port of its own. */
+      metrics: boolean;
+    }> = {},
   ): Promise<TestCluster> {
-    return new TestCluster(await freePorts(size), {
+    const ports = await freePorts(options.metrics ? 2 * size : size);
+    return new TestCluster(ports.slice(0, size), ports.slice(size), {
       partitions: options.partitions ?? 16,
       tickMs: options.tickMs ?? 20,
       token: options.token ?? "integration-test-token",
@@ -183,6 +197,7 @@ export class TestCluster {
         ...(this.options.compactEvery === undefined
           ? []
           : ["--compact-every", String(this.options.compactEvery)]),
+        ...(node.metricsAddress === undefined ? [] : ["--metrics-listen", node.metricsAddress]),
       ],
       { cwd: REPO, stdio: ["ignore", log, log] },
     );
@@ -255,6 +270,29 @@ export class TestCluster {
         return leaders;
       },
       timeoutMs,
+    );
+  }
+
+  /**
+   * Waits until every partition is led by its balanced leader (src/node/ring/leader-balance.ts),
+   * after which leadership stays put while every node runs: for tests whose premise is who leads.
+   */
+  async waitForBalancedLeaders(timeoutMs = 30_000): Promise<Map<number, number>> {
+    const placement = buildPlacement({
+      members: this.nodes.map((n) => nodeId(n.id)),
+      partitions: this.options.partitions,
+      vnodes: PLACEMENT_DEFAULTS.vnodes,
+      replication: PLACEMENT_DEFAULTS.replication,
+    });
+    const balanced = balancedLeaders(placement);
+    return waitFor(
+      "every partition led by its balanced leader",
+      async () => {
+        const leaders = await this.waitForLeaders(timeoutMs);
+        return balanced.every((leader, p) => leaders.get(p) === leader) ? leaders : undefined;
+      },
+      timeoutMs,
+      100,
     );
   }
 

@@ -146,3 +146,19 @@ describe("parseNodeConfig", () => {
     expect(error({ ...base, token: "" })).toMatch(/--token is empty/);
   });
 });
+
+describe("--metrics-listen", () => {
+  it("is off unless given, and parsed as HOST:PORT when given", () => {
+    expect(parseNodeConfig(base).metricsListen).toBeUndefined();
+    expect(parseNodeConfig({ ...base, metricsListen: "127.0.0.1:9101" }).metricsListen).toEqual({
+      host: "127.0.0.1",
+      port: 9101,
+      address: "127.0.0.1:9101",
+    });
+  });
+
+  it("refuses a bad address and the node's own HTTP/2 port", () => {
+    expect(error({ ...base, metricsListen: "9101" })).toMatch(/--metrics-listen "9101" is not HOST:PORT/);
+    expect(error({ ...base, metricsListen: "127.0.0.1:50051" })).toMatch(/a port of its own/);
+  });
+});

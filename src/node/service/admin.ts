@@ -44,6 +44,8 @@ export interface AdminServiceDeps {
   /** Aborted at shutdown: ends the WatchStatus streams. */
   readonly shutdown: AbortSignal;
   readonly startedAt: number;
+  /** host:port of the Prometheus endpoint, if the node serves one. */
+  readonly metricsAddress?: string;
 }
 
 const ROLES: { readonly [R in RaftRole]: Role } = {
@@ -58,7 +60,13 @@ const WATCH_MIN_MS = 100;
 
 export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admin> {
   const opStats = (s: OpSummary) =>
-    create(OpStatsSchema, { opsPerSecond: s.opsPerSecond, p50Ms: s.p50Ms, p99Ms: s.p99Ms });
+    create(OpStatsSchema, {
+      opsPerSecond: s.opsPerSecond,
+      p50Ms: s.p50Ms,
+      p99Ms: s.p99Ms,
+      total: BigInt(s.total),
+      latencyHistogram: s.histogram,
+    });
 
   const status = (): NodeStatus =>
     create(NodeStatusSchema, {
@@ -78,10 +86,13 @@ export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admi
         firstIndex: BigInt(g.firstIndex),
         snapshotsInstalled: BigInt(g.snapshotsInstalled),
         snapshotsSent: BigInt(g.snapshotsSent),
+        leaderChanges: BigInt(g.leaderChanges),
       })),
       puts: opStats(d.stats.puts.summary()),
       gets: opStats(d.stats.gets.summary()),
       faults: [...d.faults.faults()],
+      pid: process.pid,
+      metricsAddress: d.metricsAddress ?? "",
     });
 
   return {

@@ -58,7 +58,7 @@ export function listen(
   });
 }
 
-function describeListenError(address: string, error: NodeJS.ErrnoException): string {
+export function describeListenError(address: string, error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case "EADDRINUSE":
       return `cannot listen on ${address}: the address is already in use (another tinyo node, or another program); stop it or choose another port`;

@@ -33,8 +33,11 @@ export class Group {
   leaderSince = 0;
   /** Installing a snapshot from the leader: the store neither ticks nor steps nor drives it. */
   installing = false;
-  /** Since the node started: snapshots installed here, sent from here (acknowledged), compactions. */
-  readonly counts = { snapshotsInstalled: 0, snapshotsSent: 0, compactions: 0 };
+  /**
+   * Since the node started: snapshots installed here, sent from here (acknowledged), compactions,
+   * and new leaders learned (a change to "no leader" is not counted).
+   */
+  readonly counts = { snapshotsInstalled: 0, snapshotsSent: 0, compactions: 0, leaderChanges: 0 };
 
   constructor(
     readonly partition: PartitionId,
@@ -60,6 +63,7 @@ export class Group {
   /** Records the leader a ready reported; true when it differs from the one before. */
   noteLeader(leader: NodeId | 0, now: number): boolean {
     const changed = leader !== this.knownLeader;
+    if (changed && leader !== 0) this.counts.leaderChanges++;
     this.knownLeader = leader;
     if (changed) this.leaderSince = now;
     return changed;

@@ -27,6 +27,8 @@ export interface GroupStatus {
   readonly firstIndex: number;
   readonly snapshotsInstalled: number;
   readonly snapshotsSent: number;
+  /** New leaders this member learned of since the node started. */
+  readonly leaderChanges: number;
 }
 
 export function groupStatusOf({ partition, raft, counts }: Group): GroupStatus {
@@ -43,5 +45,6 @@ export function groupStatusOf({ partition, raft, counts }: Group): GroupStatus {
     firstIndex: raft.firstIndex,
     snapshotsInstalled: counts.snapshotsInstalled,
     snapshotsSent: counts.snapshotsSent,
+    leaderChanges: counts.leaderChanges,
   };
 }
