@@ -31,20 +31,31 @@ interface LocalNode {
 }
 
 const everySpawned = new Set<ChildProcess>();
-const killEverySpawned = () => {
-  for (const child of everySpawned)
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-};
-process.once("exit", killEverySpawned);
-// Interrupted (Ctrl-C, or stopped by a test runner): no node may outlive the run.
-for (const [signal, code] of [
-  ["SIGINT", 130],
-  ["SIGTERM", 143],
-] as const) {
-  process.once(signal, () => {
-    killEverySpawned();
-    process.exit(code);
-  });
+let guarded = false;
+
+/**
+ * No node may outlive the run: on exit, and on SIGINT or SIGTERM (Ctrl-C, a test runner), every
+ * node still running is SIGKILLed. Installed when the first cluster starts, never at import:
+ * oclif may load this module in any CLI process (say `tinyo node`, whose own SIGTERM handling
+ * must stay its own).
+ */
+function guardProcess(): void {
+  if (guarded) return;
+  guarded = true;
+  const killEverySpawned = () => {
+    for (const child of everySpawned)
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", killEverySpawned);
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => {
+      killEverySpawned();
+      process.exit(code);
+    });
+  }
 }
 
 export class LocalCluster implements ChaosCluster {
@@ -68,6 +79,7 @@ export class LocalCluster implements ChaosCluster {
 
   /** Makes the run directory and starts every node (not waiting for leaders). */
   static async start(options: LocalClusterOptions): Promise<LocalCluster> {
+    guardProcess();
     const dir = mkdtempSync(join(tmpdir(), "tinyo-chaos-"));
     const cluster = new LocalCluster(dir, await freePorts(options.nodes), options);
     for (const node of cluster.nodes) cluster.spawn(node);
