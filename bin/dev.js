@@ -21,4 +21,6 @@ await config.load();
 // Passing the root plugin skips the plugins listed in package.json (@oclif/plugin-help): load them.
 await config.loadPluginsAndCommands({ force: true });
 
-await execute({ development: true, loadOptions: config });
+// `tinyo` alone opens the REPL.
+const args = process.argv.length > 2 ? undefined : ["repl"];
+await execute({ development: true, loadOptions: config, args });

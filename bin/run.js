@@ -2,4 +2,5 @@
 
 import { execute } from "@oclif/core";
 
-await execute({ dir: import.meta.url });
+// `tinyo` alone opens the REPL.
+await execute({ dir: import.meta.url, args: process.argv.length > 2 ? undefined : ["repl"] });

@@ -6,7 +6,14 @@
  */
 
 import { Command, Errors, Flags, type Interfaces } from "@oclif/core";
-import { DEFAULT_CLUSTER, type ResolvedCluster, resolveCluster } from "../cluster/index.js";
+import { TinyoClient } from "../client/index.js";
+import {
+  ClusterControl,
+  ClusterNotRunningError,
+  DEFAULT_CLUSTER,
+  type ResolvedCluster,
+  resolveCluster,
+} from "../cluster/index.js";
 import { renderError } from "./error-message.js";
 
 export type TinyoFlags<T extends typeof Command> = Interfaces.InferredFlags<
@@ -18,6 +25,13 @@ export type TinyoArgs<T extends typeof Command> = Interfaces.InferredArgs<T["arg
 export const endpointFlags = {
   endpoints: Flags.string({
     summary: "Talk to these nodes (host:port,host:port,...) instead of the local cluster.",
+    helpGroup: "GLOBAL",
+  }),
+  timeout: Flags.integer({
+    summary: "Deadline of the operation in milliseconds, retries included.",
+    default: 5000,
+    min: 1,
+    max: 600_000,
     helpGroup: "GLOBAL",
   }),
 };
@@ -41,11 +55,14 @@ export abstract class TinyoCommand<T extends typeof Command> extends Command {
 
   protected flags!: TinyoFlags<T>;
   protected args!: TinyoArgs<T>;
+  /** The arguments as typed, for commands with `strict = false` (a variable number of them). */
+  protected rest: string[] = [];
+  private readonly clients: TinyoClient[] = [];
 
   override async init(): Promise<void> {
     await super.init();
     const ctor = this.ctor as typeof TinyoCommand;
-    const { flags, args } = await this.parse({
+    const { flags, args, argv } = await this.parse({
       flags: ctor.flags,
       baseFlags: ctor.baseFlags,
       args: ctor.args,
@@ -53,12 +70,37 @@ export abstract class TinyoCommand<T extends typeof Command> extends Command {
     });
     this.flags = flags as TinyoFlags<T>;
     this.args = args as TinyoArgs<T>;
+    this.rest = argv.map(String);
   }
 
   /** The nodes to talk to: --endpoints, else the local cluster (an error when it does not run). */
   protected resolveCluster(): ResolvedCluster {
     const flags = this.flags as TinyoFlags<T> & { endpoints?: string };
     return resolveCluster({ home: flags.home, cluster: flags.cluster, endpoints: flags.endpoints });
+  }
+
+  /** A client of the resolved cluster, closed when the command ends. */
+  protected openClient(cluster = this.resolveCluster()): TinyoClient {
+    const { timeout } = this.flags as TinyoFlags<T> & { timeout?: number };
+    const client = new TinyoClient({
+      endpoints: cluster.endpoints,
+      partitions: cluster.partitions,
+      deadlineMs: timeout,
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** The process control of the local cluster (--home, --cluster); an error when it does not run. */
+  protected openControl(): ClusterControl {
+    const control = ClusterControl.open({ home: this.flags.home, cluster: this.flags.cluster });
+    if (!control.isRunning()) throw new ClusterNotRunningError(control.name);
+    return control;
+  }
+
+  override async finally(error: Error | undefined): Promise<void> {
+    for (const client of this.clients.splice(0)) client.close();
+    await super.finally(error);
   }
 
   /** Prints `value` as one line of JSON. */

@@ -18,13 +18,19 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** What the user asked for does not exist (a key): exit code 1, the message as is. */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
 const CONNECTION_REFUSED = /ECONNREFUSED|ECONNRESET|connect EHOSTUNREACH|socket hang up|fetch failed/i;
 
 export function renderError(error: unknown): RenderedError {
   if (error instanceof UsageError || error instanceof ClusterNameError) {
     return { message: error.message, exitCode: 2 };
   }
-  if (error instanceof ClusterError) return { message: error.message, exitCode: 1 };
+  if (error instanceof ClusterError || error instanceof NotFoundError)
+    return { message: error.message, exitCode: 1 };
   if (error instanceof ConnectError) return { message: connectMessage(error), exitCode: 1 };
   if (error instanceof Errors.CLIError) {
     // oclif's parse errors (unknown flag, missing argument...) carry what was parsed.
@@ -42,7 +48,9 @@ function connectMessage(error: ConnectError): string {
     return `Unavailable: cannot reach the cluster (${text}); is it running? try \`tinyo cluster status\``;
   }
   if (error.code === Code.DeadlineExceeded) {
-    return `DeadlineExceeded: ${text} (no answer within the deadline; a partition may have no leader)`;
+    // Seen by a client whose deadline passed while the node still retried: the key's partition
+    // has no leader reachable from the node it asked (a network partition, or too many nodes down).
+    return `Unavailable: no answer within the deadline (DeadlineExceeded: ${text}); the key's partition has no leader reachable from there (network partition or lost quorum?)`;
   }
   return `${code}: ${text}`;
 }

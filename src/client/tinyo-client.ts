@@ -106,6 +106,11 @@ const encoder = new TextEncoder();
 const bytes = (key: Key): Uint8Array => (typeof key === "string" ? encoder.encode(key) : key);
 const SCAN_PAGE = 10_000;
 const SCAN_CONCURRENCY = 8;
+/**
+ * One unary attempt waits at most this long, so that a node that accepts connections but never
+ * answers (paused with SIGSTOP, a hung machine) cannot eat the whole deadline of an operation.
+ */
+const ATTEMPT_TIMEOUT_MS = 2000;
 
 export class TinyoClient {
   private readonly endpoints = new Map<string, Endpoint>();
@@ -345,11 +350,14 @@ export class TinyoClient {
   ): Promise<R> {
     for (let attempt = 0; ; attempt++) {
       const address = this.target(partition);
+      const remaining = deadline - Date.now();
       try {
-        return await send(this.endpoint(address), Math.max(1, deadline - Date.now()));
+        return await send(this.endpoint(address), Math.max(1, Math.min(remaining, ATTEMPT_TIMEOUT_MS)));
       } catch (error) {
         const err = ConnectError.from(error);
-        if (err.code !== Code.Unavailable || Date.now() >= deadline) throw err;
+        // An attempt cut short by its own timeout (a frozen node) is tried elsewhere, like Unavailable.
+        const attemptTimedOut = err.code === Code.DeadlineExceeded && remaining > ATTEMPT_TIMEOUT_MS;
+        if ((err.code !== Code.Unavailable && !attemptTimedOut) || Date.now() >= deadline) throw err;
         const hint = leaderHintOf(err);
         const elsewhere =
           hint !== undefined && this.addresses.has(hint) && this.addresses.get(hint) !== address;

@@ -11,9 +11,9 @@ import { execa } from "execa";
 import { clusterDown, stopOrphans } from "./cluster-down.js";
 import { ClusterControl, type ClusterRef, type ClusterStatus } from "./control.js";
 import { ClusterError } from "./errors.js";
-import { type CliEntry, currentCliEntry } from "./node-process.js";
+import { type CliEntry, currentCliEntry, logFile } from "./node-process.js";
 import { type ClusterPaths, clusterPaths, DEFAULT_CLUSTER, tinyoHome } from "./paths.js";
-import { firstBusyMember } from "./ports.js";
+import { firstBusyPort } from "./ports.js";
 import { pidAlive } from "./processes.js";
 import { agreedLeaders, leadersHeld, nodeStatuses } from "./readiness.js";
 import { type ClusterSpec, newSpec, readSpec, SPEC_DEFAULTS, writeSpec } from "./spec.js";
@@ -63,10 +63,11 @@ export async function clusterUp(options: ClusterUpOptions = {}): Promise<Cluster
     await stopOrphans(control); // nodes left behind by a supervisor that died
   }
   const spec = existing ? reopened(existing, options) : created(paths.name, options);
-  const busy = await firstBusyMember(spec.members);
+  const busy = await firstBusyPort(spec.members);
   if (busy) {
+    const what = busy.use === "node" ? `node ${busy.member.id}` : `node ${busy.member.id}'s ${busy.use}`;
     throw new ClusterError(
-      `port ${busy.port} (node ${busy.id}, ${busy.host}) is in use; stop what uses it${
+      `port ${busy.port} (${what}, ${busy.member.host}) is in use; stop what uses it${
         existing ? "" : " or choose another --base-port"
       }`,
     );
@@ -127,18 +128,20 @@ function reopened(spec: ClusterSpec, options: ClusterUpOptions): ClusterSpec {
 async function startSupervisor(home: string, paths: ClusterPaths, entry: CliEntry): Promise<void> {
   rmSync(paths.supervisor, { force: true });
   rmSync(paths.state, { force: true });
+  const log = logFile(paths.supervisorLog);
   const supervisor = execa(
     entry.execPath,
     [...entry.execArgv, entry.script, "cluster", "supervise", "--home", home, "--cluster", paths.name],
     {
       detached: true,
       stdin: "ignore",
-      stdout: { file: paths.supervisorLog, append: true },
-      stderr: { file: paths.supervisorLog, append: true },
+      stdout: log.stream,
+      stderr: log.stream,
       reject: false,
       cleanup: false,
     },
   );
+  log.close();
   supervisor.unref();
   let exited = false;
   void supervisor.then(() => {

@@ -5,7 +5,7 @@
  * (not on the command line, where `ps` would show it).
  */
 
-import { mkdirSync } from "node:fs";
+import { closeSync, createWriteStream, mkdirSync, openSync, type WriteStream } from "node:fs";
 import { execa, type ResultPromise } from "execa";
 import type { ClusterPaths } from "./paths.js";
 import { addressOf, type ClusterSpec } from "./spec.js";
@@ -42,14 +42,32 @@ export function nodeArgs(spec: ClusterSpec, paths: ClusterPaths, id: number): st
     "--tick-ms",
     String(settings.tickMs),
     ...(settings.fsync ? [] : ["--no-fsync"]),
+    ...metricsArgs(spec, id),
   ];
 }
 
-const nodeOptions = (log: string, token: string) =>
+function metricsArgs(spec: ClusterSpec, id: number): string[] {
+  const member = spec.members.find((m) => m.id === id);
+  return member?.metricsPort === undefined
+    ? []
+    : ["--metrics-listen", `${member.host}:${member.metricsPort}`];
+}
+
+/**
+ * A log file for a child's stdout and stderr, given as its file descriptor (execa hands a stream
+ * with an fd to the child as is; `{file}` would pipe every line through this process, and a
+ * detached child would keep its parent waiting). Close it once the child is spawned.
+ */
+export function logFile(path: string): { readonly stream: WriteStream; close(): void } {
+  const fd = openSync(path, "a");
+  return { stream: createWriteStream("", { fd, autoClose: false }), close: () => closeSync(fd) };
+}
+
+const nodeOptions = (log: WriteStream, token: string) =>
   ({
     stdin: "ignore",
-    stdout: { file: log, append: true },
-    stderr: { file: log, append: true },
+    stdout: log,
+    stderr: log,
     env: { TINYO_TOKEN: token, NODE_ENV: "production" },
     reject: false,
     // Killed with the supervisor if it exits (a crash, a signal): no node outlives it silently.
@@ -62,9 +80,14 @@ export type NodeProcess = ResultPromise<ReturnType<typeof nodeOptions>>;
 
 export function spawnNode(entry: CliEntry, spec: ClusterSpec, paths: ClusterPaths, id: number): NodeProcess {
   mkdirSync(paths.nodeDir(id), { recursive: true });
-  return execa(
-    entry.execPath,
-    [...entry.execArgv, entry.script, ...nodeArgs(spec, paths, id)],
-    nodeOptions(paths.nodeLog(id), spec.token),
-  );
+  const log = logFile(paths.nodeLog(id));
+  try {
+    return execa(
+      entry.execPath,
+      [...entry.execArgv, entry.script, ...nodeArgs(spec, paths, id)],
+      nodeOptions(log.stream, spec.token),
+    );
+  } finally {
+    log.close();
+  }
 }

@@ -1,7 +1,7 @@
 /** Whether the members' ports are free, checked by binding each one for a moment. */
 
 import { createServer } from "node:net";
-import type { ClusterMember } from "./spec.js";
+import { type ClusterMember, portsOf } from "./spec.js";
 
 export async function portFree(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -11,10 +11,14 @@ export async function portFree(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** The first member whose port is taken, or undefined when all are free. */
-export async function firstBusyMember(members: readonly ClusterMember[]): Promise<ClusterMember | undefined> {
+/** The first port of a member that is taken (with the member and its use), or undefined. */
+export async function firstBusyPort(
+  members: readonly ClusterMember[],
+): Promise<{ member: ClusterMember; port: number; use: string } | undefined> {
   for (const member of members) {
-    if (!(await portFree(member.host, member.port))) return member;
+    for (const { port, use } of portsOf(member)) {
+      if (!(await portFree(member.host, port))) return { member, port, use };
+    }
   }
   return undefined;
 }

@@ -13,6 +13,8 @@ export interface ClusterMember {
   readonly id: number;
   readonly host: string;
   readonly port: number;
+  /** Prometheus /metrics (plain HTTP/1.1); absent in clusters created before it existed. */
+  readonly metricsPort?: number;
 }
 
 export interface ClusterSettings {
@@ -45,7 +47,19 @@ export const LOOPBACK = "127.0.0.1";
 
 export const addressOf = (member: ClusterMember): string => `${member.host}:${member.port}`;
 
-/** A new cluster: node i (1..nodes) listens on 127.0.0.1:basePort+i; a fresh random token. */
+/** Every port a member listens on, with what it is for. */
+export const portsOf = (member: ClusterMember): { port: number; use: string }[] => [
+  { port: member.port, use: "node" },
+  ...(member.metricsPort === undefined ? [] : [{ port: member.metricsPort, use: "metrics" }]),
+];
+
+/** Node i's metrics port is this far above its main port (the main ports take at most 64). */
+export const METRICS_PORT_OFFSET = 100;
+
+/**
+ * A new cluster: node i (1..nodes) listens on 127.0.0.1:basePort+i and serves /metrics on
+ * basePort+100+i; a fresh random token.
+ */
 export function newSpec(
   name: string,
   options: { nodes: number; basePort: number; settings: ClusterSettings },
@@ -54,6 +68,7 @@ export function newSpec(
     id: i + 1,
     host: LOOPBACK,
     port: options.basePort + i + 1,
+    metricsPort: options.basePort + METRICS_PORT_OFFSET + i + 1,
   }));
   return {
     version: 1,

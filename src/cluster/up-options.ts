@@ -1,6 +1,7 @@
 /** The limits of `cluster up`'s numbers, checked before anything is written or started. */
 
 import { ClusterError } from "./errors.js";
+import { METRICS_PORT_OFFSET } from "./spec.js";
 
 export const UP_LIMITS = {
   nodes: { min: 1, max: 64 },
@@ -27,5 +28,5 @@ export function validateUpOptions(o: {
   range("--replication", o.replication, 1, o.nodes);
   range("--vnodes", o.vnodes, UP_LIMITS.vnodes.min, UP_LIMITS.vnodes.max);
   range("--tick-ms", o.tickMs, UP_LIMITS.tickMs.min, UP_LIMITS.tickMs.max);
-  if (o.basePort !== 0) range("--base-port", o.basePort, 1024, 65535 - o.nodes);
+  if (o.basePort !== 0) range("--base-port", o.basePort, 1024, 65535 - METRICS_PORT_OFFSET - o.nodes);
 }
