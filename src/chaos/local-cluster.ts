@@ -7,9 +7,9 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePorts } from "../cluster/ports.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 
 export interface LocalClusterOptions {
@@ -170,23 +170,4 @@ export class LocalCluster implements ChaosCluster {
       }),
     );
   }
-}
-
-/** Ports that were free a moment ago (bound to :0 and released), all different. */
-async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    ports.add(
-      await new Promise<number>((done, fail) => {
-        const server = createServer();
-        server.once("error", fail);
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address();
-          const port = typeof address === "object" && address ? address.port : 0;
-          server.close(() => done(port));
-        });
-      }),
-    );
-  }
-  return [...ports];
 }

@@ -22,3 +22,22 @@ export async function firstBusyPort(
   }
   return undefined;
 }
+
+/** Ports that were free a moment ago (bound to :0 on 127.0.0.1 and released), all different. */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) {
+    ports.add(
+      await new Promise<number>((done, fail) => {
+        const server = createServer();
+        server.once("error", fail);
+        server.listen(0, "127.0.0.1", () => {
+          const address = server.address();
+          const port = typeof address === "object" && address ? address.port : 0;
+          server.close(() => done(port));
+        });
+      }),
+    );
+  }
+  return [...ports];
+}

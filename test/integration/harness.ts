@@ -7,16 +7,18 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { freePorts } from "../../src/cluster/ports.js";
 import { Admin, type NodeStatus } from "../../src/gen/tinyo/v1/admin_pb.js";
 import { KV } from "../../src/gen/tinyo/v1/kv_pb.js";
 import { Raft } from "../../src/gen/tinyo/v1/raft_pb.js";
 import { nodeId } from "../../src/node/ids.js";
 import { balancedLeaders, buildPlacement, PLACEMENT_DEFAULTS } from "../../src/node/ring/index.js";
+
+export { freePorts };
 
 export const REPO = resolve(import.meta.dirname, "../..");
 const CLI = join(REPO, "bin", "dev.js");
@@ -27,25 +29,6 @@ process.once("exit", () => {
   for (const child of everySpawned)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 });
-
-/** Ports that were free a moment ago (bound to :0 and released), all different. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    ports.add(
-      await new Promise<number>((done, fail) => {
-        const server = createServer();
-        server.once("error", fail);
-        server.listen(0, "127.0.0.1", () => {
-          const address = server.address();
-          const port = typeof address === "object" && address ? address.port : 0;
-          server.close(() => done(port));
-        });
-      }),
-    );
-  }
-  return [...ports];
-}
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
