@@ -1,13 +1,11 @@
 import { Flags } from "@oclif/core";
-import { render } from "ink";
-import { createElement } from "react";
 import type { Progress } from "../bench/load.js";
 import { BenchOptionError, parseBenchFlags } from "../bench/options.js";
 import { formatReport } from "../bench/report.js";
 import { runTinyoBench } from "../bench/run.js";
 import { endpointFlags, TinyoCommand } from "../cli/base-command.js";
 import { UsageError } from "../cli/error-message.js";
-import { BenchProgress } from "../ui/bench-progress.js";
+import { prepareTerminalUi } from "../ui/terminal-ui.js";
 
 export default class Bench extends TinyoCommand<typeof Bench> {
   static override summary =
@@ -65,17 +63,8 @@ that a saturated generator is not mistaken for a slow cluster.`;
       throw error instanceof BenchOptionError ? new UsageError(error.message) : error;
     }
     const { endpoints } = this.resolveCluster();
-    const showProgress = !flags.json && process.stderr.isTTY === true;
-    const ui = showProgress
-      ? render(
-          createElement(BenchProgress, { progress: { done: 0, errors: 0, elapsedMs: 0, fraction: 0 } }),
-          {
-            stdout: process.stderr,
-          },
-        )
-      : undefined;
-    const onProgress =
-      ui && ((progress: Progress) => ui.rerender(createElement(BenchProgress, { progress })));
+    const ui = !flags.json && process.stderr.isTTY === true ? await progressBar() : undefined;
+    const onProgress = ui?.update;
     let report: Awaited<ReturnType<typeof runTinyoBench>>;
     try {
       report = await runTinyoBench(endpoints, options, flags.calls as "stream" | "unary", onProgress);
@@ -97,4 +86,18 @@ that a saturated generator is not mistaken for a slow cluster.`;
     if (flags.json) this.printJson({ settings, ...report });
     else this.log(formatReport(report));
   }
+}
+
+/** The progress bar on stderr; Ink and React are loaded only for it (terminal-ui.ts). */
+async function progressBar(): Promise<{ update(progress: Progress): void; unmount(): void }> {
+  prepareTerminalUi(process.stderr);
+  const { render } = await import("ink");
+  const { createElement } = await import("react");
+  const { BenchProgress } = await import("../ui/bench-progress.js");
+  const start: Progress = { done: 0, errors: 0, elapsedMs: 0, fraction: 0 };
+  const instance = render(createElement(BenchProgress, { progress: start }), { stdout: process.stderr });
+  return {
+    update: (progress) => instance.rerender(createElement(BenchProgress, { progress })),
+    unmount: () => instance.unmount(),
+  };
 }

@@ -1,5 +1,6 @@
 import { endpointFlags, TinyoCommand } from "../cli/base-command.js";
 import { ClusterError } from "../cluster/index.js";
+import { prepareTerminalUi } from "../ui/terminal-ui.js";
 
 export default class Top extends TinyoCommand<typeof Top> {
   static override summary =
@@ -22,8 +23,7 @@ read-only.`;
 
   async run(): Promise<void> {
     const resolved = this.resolveCluster();
-    // React picks its build when first loaded: the production one, before the UI is imported.
-    process.env.NODE_ENV = "production";
+    prepareTerminalUi(process.stdout);
     const { runTop, TopError } = await import("../ui/top/run-top.js");
     const { signalControls } = await import("../ui/top/controls.js");
     const { clusterControls, watchProcesses } = await import("../ui/top/cluster-controls.js");
