@@ -7,7 +7,9 @@ import type { Config, Entry, HardState, RestartState, Snapshot } from "../../src
 import { PropertyViolation } from "./checker.js";
 
 export class Disk {
-  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private stored: HardState = { term: 0, vote: 0, commit: 0 };
+  /** The commit index as of the last synced write: a crash loses any later commit-only change. */
+  private syncedCommit = 0;
   snapshot: Snapshot;
   /** Contiguous from snapshot.meta.index + 1. */
   private entries: Entry[] = [];
@@ -49,6 +51,7 @@ export class Disk {
   installSnapshot(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     this.entries = [];
+    this.syncedCommit = this.stored.commit;
   }
 
   /** Entries replace the stored log from entries[0].index on; they must attach to what is stored. */
@@ -73,6 +76,8 @@ export class Disk {
       this.entries.push(e);
       expected++;
     }
+    // The write is synced, and with it everything written before.
+    this.syncedCommit = this.stored.commit;
   }
 
   /** The host compacted: the snapshot is the new base and the entries it covers are dropped. */
@@ -81,12 +86,37 @@ export class Disk {
     if (drop <= 0) return;
     this.entries = this.entries.slice(drop);
     this.snapshot = snapshot;
+    this.syncedCommit = this.stored.commit;
+  }
+
+  get hardState(): HardState {
+    return this.stored;
+  }
+
+  /**
+   * Writes a ready's hard state as the node's engine does (raft-engine.ts, write): synced when
+   * the same write holds entries or a snapshot (`withLogChange`), or when term or vote change;
+   * a change of the commit index alone is not synced, so a crash may lose it.
+   */
+  writeHardState(hardState: HardState, withLogChange: boolean): void {
+    const synced =
+      withLogChange || hardState.term !== this.stored.term || hardState.vote !== this.stored.vote;
+    this.stored = hardState;
+    if (synced) this.syncedCommit = hardState.commit;
+  }
+
+  /** A crash: unsynced writes are gone. */
+  loseUnsynced(): void {
+    this.stored = { ...this.stored, commit: this.syncedCommit };
   }
 
   restartState(): RestartState {
+    // What was compacted into the snapshot was committed, as restart-state.ts reasons with the
+    // applied index: the commit index restarts at least there.
+    this.stored = { ...this.stored, commit: Math.max(this.stored.commit, this.snapshot.meta.index) };
     // The core may keep the array it is given; ours is mutated in place by later writes.
     return {
-      hardState: this.hardState,
+      hardState: this.stored,
       snapshot: this.snapshot,
       entries: this.entries.slice(),
       applied: this.snapshot.meta.index,

@@ -1,6 +1,6 @@
 import type { NodeId, PartitionId } from "../ids.js";
 import { RaftNode } from "../raft/raft.js";
-import type { Message, Ready, SnapshotMeta } from "../raft/types.js";
+import { type Message, type Ready, type SnapshotMeta, sendableBeforePersist } from "../raft/types.js";
 import { Random } from "../random.js";
 import type { Placement } from "../ring/placement.js";
 import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
@@ -410,26 +410,14 @@ export class Store {
       }
     }
     if (readies.length === 0) return;
-    // 1. Durable first: nothing below may depend on state that a crash could lose.
+    // 1. A leader's appends and heartbeats leave before its own write (sendableBeforePersist), so
+    // that its fsync overlaps its followers'.
+    this.sendMessages(readies, sendableBeforePersist);
+    // 2. Durable next: nothing below may depend on state that a crash could lose.
     if (writes.length > 0) await this.options.engine.write(writes);
-    // 2. One batch per peer for all groups; snapshots stream on their own.
-    const outbox = new Map<NodeId, GroupMessage[]>();
-    for (const { group, ready } of readies) {
-      for (const message of ready.messages) {
-        if (message.type === "snapshot") {
-          this.snapshots.start(group.partition, message);
-          continue;
-        }
-        let batch = outbox.get(message.to);
-        if (!batch) {
-          batch = [];
-          outbox.set(message.to, batch);
-        }
-        batch.push({ group: group.partition, message });
-      }
-    }
-    for (const [to, batch] of outbox) this.options.send(to, batch);
-    // 3. Apply, then answer what waited on it. A snapshot in a ready was installed in the state
+    // 3. The rest (votes, acknowledgements, ...) promise durable state; snapshots stream on their own.
+    this.sendMessages(readies, (m) => !sendableBeforePersist(m));
+    // 4. Apply, then answer what waited on it. A snapshot in a ready was installed in the state
     // machine before it was stepped into the core (snapshot-receiver.ts): nothing to apply.
     await Promise.all(
       readies.map(async ({ group, ready }) => {
@@ -455,6 +443,30 @@ export class Store {
       // next tick, which would add up to a tick to every write.
       if (group.raft.hasReady()) this.cycleWanted = true;
     }
+  }
+
+  /** Sends the readies' messages that `which` selects: one batch per peer for all groups. */
+  private sendMessages(
+    readies: readonly { group: Group; ready: Ready }[],
+    which: (m: Message) => boolean,
+  ): void {
+    const outbox = new Map<NodeId, GroupMessage[]>();
+    for (const { group, ready } of readies) {
+      for (const message of ready.messages) {
+        if (!which(message)) continue;
+        if (message.type === "snapshot") {
+          this.snapshots.start(group.partition, message);
+          continue;
+        }
+        let batch = outbox.get(message.to);
+        if (!batch) {
+          batch = [];
+          outbox.set(message.to, batch);
+        }
+        batch.push({ group: group.partition, message });
+      }
+    }
+    for (const [to, batch] of outbox) this.options.send(to, batch);
   }
 
   private async checkInstalled(partition: PartitionId, meta: SnapshotMeta): Promise<void> {
