@@ -8,8 +8,8 @@ import { PropertyViolation } from "./checker.js";
 
 export class Disk {
   private stored: HardState = { term: 0, vote: 0, commit: 0 };
-  /** The commit index as of the last synced write: a crash loses any later commit-only change. */
-  private syncedCommit = 0;
+  /** The commit index as of the last write the store makes: a crash loses later commit-only changes. */
+  private writtenCommit = 0;
   snapshot: Snapshot;
   /** Contiguous from snapshot.meta.index + 1. */
   private entries: Entry[] = [];
@@ -51,7 +51,6 @@ export class Disk {
   installSnapshot(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     this.entries = [];
-    this.syncedCommit = this.stored.commit;
   }
 
   /** Entries replace the stored log from entries[0].index on; they must attach to what is stored. */
@@ -76,8 +75,6 @@ export class Disk {
       this.entries.push(e);
       expected++;
     }
-    // The write is synced, and with it everything written before.
-    this.syncedCommit = this.stored.commit;
   }
 
   /** The host compacted: the snapshot is the new base and the entries it covers are dropped. */
@@ -86,7 +83,6 @@ export class Disk {
     if (drop <= 0) return;
     this.entries = this.entries.slice(drop);
     this.snapshot = snapshot;
-    this.syncedCommit = this.stored.commit;
   }
 
   get hardState(): HardState {
@@ -94,20 +90,21 @@ export class Disk {
   }
 
   /**
-   * Writes a ready's hard state as the node's engine does (raft-engine.ts, write): synced when
-   * the same write holds entries or a snapshot (`withLogChange`), or when term or vote change;
-   * a change of the commit index alone is not synced, so a crash may lose it.
+   * A ready's hard state, kept as the node's store keeps it (Group.hardStateToWrite): written
+   * with entries or a snapshot (`withLogChange`) or when term or vote change; a change of the
+   * commit index alone is not written, so a crash loses it (it is kept here until then only so
+   * that the durability check can compare the core with the disk).
    */
   writeHardState(hardState: HardState, withLogChange: boolean): void {
-    const synced =
+    const written =
       withLogChange || hardState.term !== this.stored.term || hardState.vote !== this.stored.vote;
     this.stored = hardState;
-    if (synced) this.syncedCommit = hardState.commit;
+    if (written) this.writtenCommit = hardState.commit;
   }
 
-  /** A crash: unsynced writes are gone. */
-  loseUnsynced(): void {
-    this.stored = { ...this.stored, commit: this.syncedCommit };
+  /** A crash: what the store would not have written is gone. */
+  loseUnwritten(): void {
+    this.stored = { ...this.stored, commit: this.writtenCommit };
   }
 
   restartState(): RestartState {

@@ -125,7 +125,7 @@ export class SimHost {
   /** Everything not on the disk is lost: the core, the state machine, the clients' pending requests. */
   crash(): void {
     if (!this.node) return;
-    this.disk.loseUnsynced();
+    this.disk.loseUnwritten();
     if (this.role === "leader") this.env.checker.leaderGone(this.id);
     this.node = undefined;
     this.persisting = undefined;

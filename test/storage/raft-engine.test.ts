@@ -387,36 +387,6 @@ describe("RaftEngine", () => {
     await unsynced.close();
   });
 
-  it("syncs what safety rests on (entries, term, vote, snapshots), not a commit index alone", async () => {
-    const dir = await tempDir();
-    const engine = await RaftEngine.open(dir, { fsync: true });
-    const syncsAfter = async (batch: GroupWrite[]) => {
-      const before = engine.stats().fdatasyncs;
-      await engine.write(batch);
-      return engine.stats().fdatasyncs - before;
-    };
-    // The first write creates the segment, which is always synced.
-    expect(await syncsAfter([{ group: 1, entries: [normal(1, 1)], hardState: hs(1, 1, 0) }])).toBe(1);
-    expect(await syncsAfter([{ group: 1, entries: [], hardState: hs(1, 1, 1) }])).toBe(0);
-    expect(await syncsAfter([{ group: 1, entries: [normal(2, 1)] }])).toBe(1);
-    expect(await syncsAfter([{ group: 1, entries: [], hardState: hs(2, 0, 1) }])).toBe(1);
-    expect(await syncsAfter([{ group: 1, entries: [], hardState: hs(2, 3, 1) }])).toBe(1);
-    expect(await syncsAfter([{ group: 2, entries: [], hardState: hs(0, 0, 0) }])).toBe(1);
-    expect(await syncsAfter([{ group: 2, entries: [], hardState: hs(0, 0, 0) }])).toBe(0);
-    // One group's commit and another's entries: the batch is synced once.
-    expect(
-      await syncsAfter([
-        { group: 1, entries: [], hardState: hs(2, 3, 2) },
-        { group: 2, entries: [normal(1, 1)] },
-      ]),
-    ).toBe(1);
-    // What was written unsynced is still read back (and was made durable by the later sync).
-    await engine.close();
-    const reopened = await RaftEngine.open(dir, { fsync: true });
-    expect(reopened.load(1).hardState).toEqual(hs(2, 3, 2));
-    await reopened.close();
-  });
-
   it("refuses a directory that holds something else, and leaves it untouched", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "notes.txt"), "my notes");

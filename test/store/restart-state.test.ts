@@ -50,7 +50,7 @@ describe("planRestart", () => {
     expect(planRestart(p, stored, 20, meta(20, 2), config).repair).toBeUndefined();
   });
 
-  it("raises a stored commit index that lags the applied one (a commit-only write is not synced)", () => {
+  it("raises a stored commit index that lags the applied one (commit-only changes are not written)", () => {
     const stored = {
       hardState: { term: 2, vote: nodeId(1), commit: 22 },
       snapshot: meta(20, 2),

@@ -128,7 +128,8 @@ export interface SoftState {
  * What the host must do next, in this order:
  * 1. persist `snapshot`, `entries` (they replace the stored log from `entries[0].index` on) and
  *    `hardState`, durably; a hard state whose term and vote are unchanged (only the commit
- *    index moved) may be written without waiting for durability;
+ *    index moved) need not be written at all: the commit index is volatile, and a restart may
+ *    take the applied index as its commit index;
  * 2. send `messages` (they may depend on step 1, so never before it), except those for which
  *    `sendableBeforePersist` holds, which may leave before step 1;
  * 3. apply `snapshot` then `committedEntries` to the state machine and serve `readStates` once

@@ -75,7 +75,7 @@ export interface StoredGroup {
 export interface RaftEngineStats {
   /** Batches written (one per non-empty write() or compact()). */
   readonly writes: number;
-  /** fdatasync calls on segment files: one per batch that must be durable (see write), when fsync is on. */
+  /** fdatasync calls on segment files: one per batch when fsync is on. */
   readonly fdatasyncs: number;
   /** fsyncs of the directory (segment created or deleted), when fsync is on. */
   readonly directorySyncs: number;
@@ -151,19 +151,10 @@ export class RaftEngine {
    * Appends one batch for all groups (per group: snapshot, then entries, then hard state) and,
    * if fsync is on, makes it durable with one fdatasync. Resolves once durable; a write that
    * breaks the log's rules rejects with InvalidLogWriteError and writes nothing.
-   *
-   * A batch that only moves commit indexes is written but not synced (etcd's MustSync): a
-   * commit index lost to a machine crash is learned again from the leader, and on restart the
-   * applied index stands in for it (restart-state.ts); entries, terms, votes and snapshots are
-   * what Raft's safety rests on, and they are always synced. Saves an fdatasync on the path
-   * from a quorum's acknowledgement to the apply.
    */
   write(batch: readonly GroupWrite[]): Promise<void> {
     return this.enqueue(async () => {
-      await this.append(
-        planBatch(this.index, batch),
-        batch.some((w) => this.mustSync(w)),
-      );
+      await this.append(planBatch(this.index, batch));
       await this.deleteObsoleteSegments().catch(() => {
         // The batch is durable; a segment that could not be deleted is retried next time.
       });
@@ -276,18 +267,8 @@ export class RaftEngine {
     return run;
   }
 
-  private mustSync(w: GroupWrite): boolean {
-    if (w.entries.length > 0 || w.snapshot !== undefined) return true;
-    if (w.hardState === undefined) return false;
-    const stored = this.index.get(w.group)?.hardState;
-    return stored === undefined || stored.term !== w.hardState.term || stored.vote !== w.hardState.vote;
-  }
-
-  /**
-   * Writes the records as one batch (rolling first if due), syncs unless `sync` is false (a new
-   * segment is always synced, with its directory), then updates the index.
-   */
-  private async append(planned: readonly PlannedRecord[], sync = true): Promise<void> {
+  /** Writes the records as one batch (rolling first if due), syncs, then updates the index. */
+  private async append(planned: readonly PlannedRecord[]): Promise<void> {
     if (planned.length === 0) return;
     const specs = planned.map((p) => p.spec);
     const bytes = batchBytes(specs);
@@ -319,7 +300,7 @@ export class RaftEngine {
         this.segments.push(seq);
       }
       await writeFully(handle, buf, position);
-      if (this.fsync && (sync || roll)) {
+      if (this.fsync) {
         await handle.datasync();
         this.counts.fdatasyncs++;
         if (roll) await this.syncDir();

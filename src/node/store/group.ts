@@ -1,6 +1,6 @@
 import type { NodeId, PartitionId } from "../ids.js";
 import type { RaftNode } from "../raft/raft.js";
-import type { Entry, ReadState, Refusal } from "../raft/types.js";
+import type { Entry, HardState, ReadState, Ready, Refusal } from "../raft/types.js";
 import { NotLeaderError, ProposalDroppedError, ProposalOutcomeUnknownError } from "./errors.js";
 
 interface Waiter {
@@ -39,10 +39,30 @@ export class Group {
    */
   readonly counts = { snapshotsInstalled: 0, snapshotsSent: 0, compactions: 0, leaderChanges: 0 };
 
+  /** Term and vote as last written to the Raft log. */
+  private written: { term: number; vote: NodeId | 0 };
+
   constructor(
     readonly partition: PartitionId,
     readonly raft: RaftNode,
-  ) {}
+  ) {
+    this.written = { term: raft.term, vote: raft.vote };
+  }
+
+  /**
+   * The hard state a ready must write. The commit index alone is volatile (Raft, figure 2) and a
+   * restart takes the applied index as its floor (restart-state.ts), so a ready that only moves
+   * the commit index writes nothing: no fdatasync and no thread-pool hop between a quorum's
+   * acknowledgement and the apply. With entries or a snapshot it is written along, for free.
+   */
+  hardStateToWrite(ready: Ready): HardState | undefined {
+    const hs = ready.hardState;
+    if (hs === undefined) return undefined;
+    const logChanges = ready.entries.length > 0 || ready.snapshot !== undefined;
+    if (!logChanges && hs.term === this.written.term && hs.vote === this.written.vote) return undefined;
+    this.written = { term: hs.term, vote: hs.vote };
+    return hs;
+  }
 
   propose(data: Uint8Array): Promise<Applied> {
     const result = this.raft.propose(data);

@@ -52,9 +52,8 @@ export function planRestart(
         "start rather than serve the partition wrong (see docs/node.md, known limits)",
     );
   }
-  // The engine does not sync a commit-only change (raft-engine.ts, write): after a machine crash
-  // the stored commit index may lag what the state machine applied, and what was applied was
-  // committed.
+  // A change of the commit index alone is not written (Group.hardStateToWrite): the stored one
+  // may lag what the state machine applied, and what was applied was committed.
   if (hardState.commit < applied) hardState = { ...hardState, commit: applied };
   const state: RestartState = {
     hardState,

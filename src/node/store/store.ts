@@ -400,11 +400,12 @@ export class Store {
       if (group.installing || !group.raft.hasReady()) continue;
       const ready = group.raft.ready();
       readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader, Date.now()) });
-      if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
+      const hardState = group.hardStateToWrite(ready);
+      if (ready.entries.length > 0 || hardState || ready.snapshot) {
         writes.push({
           group: group.partition,
           entries: ready.entries,
-          hardState: ready.hardState,
+          hardState,
           snapshot: ready.snapshot?.meta,
         });
       }
