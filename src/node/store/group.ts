@@ -41,12 +41,23 @@ export class Group {
 
   /** Term and vote as last written to the Raft log. */
   private written: { term: number; vote: NodeId | 0 };
+  /**
+   * The index the state machine has applied for this group. The core's applied index runs ahead
+   * of it while a cycle's apply is in flight (the store advances the core before applying), and
+   * reads are served from the state machine, so they go by this one.
+   */
+  private applied: number;
 
   constructor(
     readonly partition: PartitionId,
     readonly raft: RaftNode,
   ) {
     this.written = { term: raft.term, vote: raft.vote };
+    this.applied = raft.appliedIndex;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
   }
 
   /**
@@ -90,6 +101,8 @@ export class Group {
   }
 
   onApplied(entries: readonly Entry[]): void {
+    const last = entries[entries.length - 1];
+    if (last) this.applied = Math.max(this.applied, last.index);
     for (const entry of entries) {
       const proposal = this.proposals.get(entry.index);
       if (!proposal) continue;
@@ -97,6 +110,7 @@ export class Group {
       if (proposal.term === entry.term) proposal.resolve({ index: entry.index, term: entry.term });
       else proposal.reject(new ProposalDroppedError(this.partition));
     }
+    this.serveReads();
   }
 
   /**
@@ -104,6 +118,7 @@ export class Group {
    * applied one by one here, and whether the leader's log had them is unknown.
    */
   onSnapshotRestored(index: number): void {
+    this.applied = Math.max(this.applied, index);
     for (const [at, proposal] of this.proposals) {
       if (at > index) continue;
       this.proposals.delete(at);
@@ -123,7 +138,7 @@ export class Group {
   }
 
   serveReads(): void {
-    const applied = this.raft.appliedIndex;
+    const applied = this.applied;
     let n = 0;
     while (n < this.confirmedReads.length && (this.confirmedReads[n] as { index: number }).index <= applied)
       n++;

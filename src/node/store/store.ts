@@ -64,11 +64,13 @@ export interface StoreOptions {
 
 /**
  * The multi-Raft host: every Raft group this node is a member of, driven by one tick timer and
- * one ready cycle. A cycle takes the ready of every group that has one, makes all their entries
- * and hard states durable with ONE engine write (one fdatasync), then sends every group's
- * messages in one batch per peer, applies committed entries to the state machine, and answers
- * the proposals and reads waiting on them. Inputs arriving meanwhile are stepped into the cores
- * at once and handled by the next cycle, so batches grow with the load (group commit).
+ * one ready cycle. A cycle takes the ready of every group that has one, sends the leaders'
+ * appends, makes all their entries and hard states durable with ONE engine write (one
+ * fdatasync), then sends every group's other messages in one batch per peer, advances the
+ * cores, and applies the committed entries of all groups in one state-machine batch while the
+ * next cycle writes; proposals and reads are answered once applied. Inputs arriving meanwhile
+ * are stepped into the cores at once and handled by the next cycle, so batches grow with the
+ * load (group commit).
  *
  * Beside the cycle: the compactor cuts each group's log behind its durable applied index
  * (compaction.ts); a snapshot message in a ready is streamed by the snapshot sender rather than
@@ -85,6 +87,8 @@ export class Store {
   private idle: Promise<void> = Promise.resolve();
   /** The cycle running now (settled when none is). */
   private currentCycle: Promise<void> = Promise.resolve();
+  /** The apply of the last cycle (settled when done; never rejects: a failure fails the store). */
+  private applying: Promise<void> = Promise.resolve();
   private closedReason: string | undefined;
   private readonly counts = {
     compactions: 0,
@@ -205,7 +209,10 @@ export class Store {
     if (!group) throw new NotReplicaError(inbound.group);
     const receipt = await receiveSnapshot(group, inbound, {
       stateMachine: this.options.stateMachine,
-      cycleDone: () => this.currentCycle,
+      cycleDone: async () => {
+        await this.currentCycle;
+        await this.applying;
+      },
       isClosed: () => this.closedReason !== undefined,
       schedule: () => this.schedule(),
       fail: (error) => this.fail(error),
@@ -339,6 +346,7 @@ export class Store {
     this.snapshots.close();
     await this.compactor.stop();
     await this.idle;
+    await this.applying;
     const error = new StoreClosedError(this.closedReason);
     for (const group of this.groups.values()) group.failAll(error);
   }
@@ -418,12 +426,33 @@ export class Store {
     if (writes.length > 0) await this.options.engine.write(writes);
     // 3. The rest (votes, acknowledgements, ...) promise durable state; snapshots stream on their own.
     this.sendMessages(readies, (m) => !sendableBeforePersist(m));
-    // 4. Apply, then answer what waited on it. A snapshot in a ready was installed in the state
-    // machine before it was stepped into the core (snapshot-receiver.ts): nothing to apply. All
-    // groups' entries go in one state-machine batch (two trips through the thread pool in all).
+    // 4. Advance at once and apply behind: this cycle's apply overlaps the next cycle's write.
+    // Applies run one at a time in cycle order, and at most one runs beside a write (this cycle
+    // waits for the previous one first). What waits on an apply, proposals and reads, is
+    // answered when it completes; the group counts applied entries from there (Group.appliedIndex).
+    // A snapshot in a ready was installed in the state machine before it was stepped into the
+    // core (snapshot-receiver.ts): nothing to apply.
     for (const { group, ready } of readies) {
       if (ready.snapshot) await this.checkInstalled(group.partition, ready.snapshot.meta);
     }
+    await this.applying;
+    for (const { group, ready, leaderChanged } of readies) {
+      group.raft.advance(ready);
+      if (ready.snapshot) group.onSnapshotRestored(ready.snapshot.meta.index);
+      if (leaderChanged) group.onLeaderChanged();
+      group.onReadStates(ready.readStates);
+      // advance() can make a group ready again (a lone voter, or a leader whose own persistence
+      // completes the quorum, commits right there): run another cycle now rather than at the
+      // next tick, which would add up to a tick to every write.
+      if (group.raft.hasReady()) this.cycleWanted = true;
+    }
+    this.applying = this.applyCommitted(readies).catch((error: unknown) =>
+      this.fail(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Applies the readies' committed entries, all groups in one state-machine batch, then answers. */
+  private async applyCommitted(readies: readonly { group: Group; ready: Ready }[]): Promise<void> {
     const applies = readies
       .filter(({ ready }) => ready.committedEntries.length > 0)
       .map(({ group, ready }) => ({
@@ -434,18 +463,7 @@ export class Store {
         })),
       }));
     if (applies.length > 0) await this.options.stateMachine.applyBatch(applies);
-    for (const { group, ready, leaderChanged } of readies) {
-      group.raft.advance(ready);
-      if (ready.snapshot) group.onSnapshotRestored(ready.snapshot.meta.index);
-      group.onApplied(ready.committedEntries);
-      if (leaderChanged) group.onLeaderChanged();
-      group.onReadStates(ready.readStates);
-      group.serveReads();
-      // advance() can make a group ready again (a lone voter, or a leader whose own persistence
-      // completes the quorum, commits right there): run another cycle now rather than at the
-      // next tick, which would add up to a tick to every write.
-      if (group.raft.hasReady()) this.cycleWanted = true;
-    }
+    for (const { group, ready } of readies) group.onApplied(ready.committedEntries);
   }
 
   /** Sends the readies' messages that `which` selects: one batch per peer for all groups. */
