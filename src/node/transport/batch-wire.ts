@@ -763,7 +763,9 @@ class Reader {
     const start = this.pos;
     if (length > this.end - start) throw truncated();
     this.pos += length;
-    return this.buf.subarray(start, this.pos);
+    // A plain Uint8Array view even of a Buffer: what a decoded entry holds is the same type
+    // whatever the input was.
+    return new Uint8Array(this.buf.buffer, this.buf.byteOffset + start, length);
   }
 
   string(): string {
