@@ -52,7 +52,18 @@ class Gen {
       case 1:
         return this.int(200);
       case 2:
-        return this.pick([127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 49]);
+        return this.pick([
+          127,
+          128,
+          16383,
+          16384,
+          2 ** 31 - 1,
+          2 ** 31,
+          2 ** 32 - 1,
+          2 ** 32,
+          2 ** 35,
+          2 ** 49,
+        ]);
       case 3:
         return Number.MAX_SAFE_INTEGER - this.int(3);
       default:
@@ -78,7 +89,8 @@ class Gen {
     return { voters: ids(), learners: ids() };
   }
   entry(): Entry {
-    if (this.int(4) > 0) return { type: "normal", term: this.u64(), index: this.u64(), data: this.bytes(300) };
+    if (this.int(4) > 0)
+      return { type: "normal", term: this.u64(), index: this.u64(), data: this.bytes(300) };
     return {
       type: "confChange",
       term: this.u64(),
@@ -136,7 +148,10 @@ class Gen {
           from,
           to,
           term,
-          snapshot: { meta: { index: this.u64(), term: this.u64(), config: this.config() }, data: new Uint8Array(0) },
+          snapshot: {
+            meta: { index: this.u64(), term: this.u64(), config: this.config() },
+            data: new Uint8Array(0),
+          },
         };
       case 8:
         return { type: "timeoutNow", from, to, term };
@@ -157,17 +172,23 @@ class Gen {
 
   /** A protobuf MessageBatch with fields chosen at random, valid or not. */
   anyProto(): pb.MessageBatch {
-    const big = (): bigint => (this.int(6) === 0 ? BigInt(2 ** 53) + BigInt(this.int(3)) : BigInt(this.u64()));
+    const big = (): bigint =>
+      this.int(6) === 0 ? BigInt(2 ** 53) + BigInt(this.int(3)) : BigInt(this.u64());
     const from = this.int(4) === 0 ? 0 : this.int(4);
     const config = () =>
-      create(pb.ConfigSchema, { voters: [this.int(3), this.int(3)], learners: this.bool() ? [] : [this.int(3)] });
+      create(pb.ConfigSchema, {
+        voters: [this.int(3), this.int(3)],
+        learners: this.bool() ? [] : [this.int(3)],
+      });
     const entry = () =>
       create(pb.EntrySchema, {
         type: this.int(4),
         term: big(),
         index: big(),
         data: this.int(3) === 0 ? this.bytes(4) : new Uint8Array(0),
-        change: this.bool() ? create(pb.ConfChangeSchema, { type: this.int(5), node: this.int(3) }) : undefined,
+        change: this.bool()
+          ? create(pb.ConfChangeSchema, { type: this.int(5), node: this.int(3) })
+          : undefined,
         config: this.bool() ? config() : undefined,
       });
     const message = () =>
@@ -189,7 +210,11 @@ class Gen {
         hintTerm: big(),
         readSeq: big(),
         snapshot: this.bool()
-          ? create(pb.SnapshotMetaSchema, { index: big(), term: big(), config: this.bool() ? config() : undefined })
+          ? create(pb.SnapshotMetaSchema, {
+              index: big(),
+              term: big(),
+              config: this.bool() ? config() : undefined,
+            })
           : undefined,
         context: this.text(),
       });
@@ -197,7 +222,10 @@ class Gen {
       clusterToken: this.text(),
       fromNode: from,
       messages: Array.from({ length: this.int(3) }, () =>
-        create(pb.GroupMessageSchema, { group: this.int(5), message: this.int(8) === 0 ? undefined : message() }),
+        create(pb.GroupMessageSchema, {
+          group: this.int(5),
+          message: this.int(8) === 0 ? undefined : message(),
+        }),
       ),
     });
   }

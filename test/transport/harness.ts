@@ -8,9 +8,9 @@
 import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { withFastPath } from "../../src/node/service/fast-unary.js";
 import { type NodeId, nodeId, type PartitionId, partitionId } from "../../src/node/ids.js";
 import type { Entry, Message } from "../../src/node/raft/types.js";
+import { withFastPath } from "../../src/node/service/fast-unary.js";
 import {
   type GroupMessage,
   PeerTransport,

@@ -12,12 +12,12 @@
  * A method may send the response headers early (sendHeaders: the peer stream does once the first
  * batch is accepted, telling the client it is authenticated), end the call with an error at any
  * time (fail: a refused batch, the node shutting down), and answers when the client ends its
- * side. After an error the server resets the stream (NO_ERROR, once the answer is written) so
- * that the client stops sending.
+ * side. After an error, in the Connect protocol, the server resets the stream (NO_ERROR, once
+ * the answer is written) so that the client stops sending; anything still arriving is discarded.
  */
 
-import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
+import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
 import { connectTimeoutOf, grpcTimeoutOf, headersOf, MAX_FAST_REQUEST_BYTES } from "./fast-unary.js";
@@ -100,8 +100,9 @@ export function serveClientStream(
       if (response === undefined) res.end();
       else res.end(envelope(0, response));
     }
-    // The client is still sending: tell it to stop, once the answer is out.
-    if (reset) res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    // The client is still sending: tell it to stop, once the answer is out. Not in gRPC, whose
+    // trailers leave after 'finish', too late for a reset (the client ends the call on them).
+    if (reset && protocol === "connect") res.stream.close(http2.constants.NGHTTP2_NO_ERROR);
   };
   const fail = (error: ConnectError) => finish(undefined, error);
 
@@ -109,7 +110,10 @@ export function serveClientStream(
   const timer =
     timeoutMs === undefined
       ? undefined
-      : setTimeout(() => fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)), timeoutMs);
+      : setTimeout(
+          () => fail(new ConnectError("the call's deadline passed", Code.DeadlineExceeded)),
+          timeoutMs,
+        );
 
   try {
     handler = method.open({ requestHeader: headersOf(req), sendHeaders, fail });

@@ -147,12 +147,14 @@ class Sink {
 }
 
 function u32(n: number, what: string): number {
-  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff)) throw new RangeError(`${what} ${n} is not a uint32`);
+  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff))
+    throw new RangeError(`${what} ${n} is not a uint32`);
   return n;
 }
 
 function u64(n: number, what: string): number {
-  if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`${what} ${n} is not an integer in [0, 2^53)`);
+  if (!(Number.isSafeInteger(n) && n >= 0))
+    throw new RangeError(`${what} ${n} is not an integer in [0, 2^53)`);
   return n;
 }
 
@@ -655,7 +657,14 @@ function messageFromFields(p: MessageFields): Message {
     case 11:
       return { type: "readIndex", from, to, term, context: p.context };
     case 12:
-      return { type: "readIndexResp", from, to, term, context: p.context, index: safe(p.index, what, "index") };
+      return {
+        type: "readIndexResp",
+        from,
+        to,
+        term,
+        context: p.context,
+        index: safe(p.index, what, "index"),
+      };
     default:
       throw malformed(what, "no message type (or one this node does not know)");
   }
@@ -674,7 +683,13 @@ function entryFromFields(p: EntryFields, where: string): Entry {
       if (p.change === undefined) throw malformed(where, "a conf-change entry without its change");
       if (p.config === undefined) throw malformed(where, "a conf-change entry without its resulting config");
       if (p.data.length > 0) throw malformed(where, "a conf-change entry carries data");
-      return { type: "confChange", term, index, change: confChange(p.change, `${where}: change`), config: p.config };
+      return {
+        type: "confChange",
+        term,
+        index,
+        change: confChange(p.change, `${where}: change`),
+        config: p.config,
+      };
     }
     default:
       throw malformed(where, `unknown entry type ${p.type}`);
@@ -821,4 +836,3 @@ class Reader {
 function truncated(): MalformedMessageError {
   return malformed("MessageBatch", "the bytes end in the middle of a field");
 }
-

@@ -92,7 +92,11 @@ export class OutboundStream {
   }
 
   /** Opens the stream (and, if needed, the session); throws a ConnectError if it cannot. */
-  static async open(session: PeerSession, timeoutMs: number, events: OutboundStreamEvents): Promise<OutboundStream> {
+  static async open(
+    session: PeerSession,
+    timeoutMs: number,
+    events: OutboundStreamEvents,
+  ): Promise<OutboundStream> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(

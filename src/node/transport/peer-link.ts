@@ -252,7 +252,11 @@ export class PeerLink {
     this.notifyIdle();
   }
 
-  private ended(stream: OutboundStream | undefined, error: ConnectError | undefined, unconfirmed: number): void {
+  private ended(
+    stream: OutboundStream | undefined,
+    error: ConnectError | undefined,
+    unconfirmed: number,
+  ): void {
     if (stream !== undefined && this.stream !== stream) return;
     this.stream = undefined;
     if (error !== undefined && !this.closed) this.failed(error, unconfirmed);

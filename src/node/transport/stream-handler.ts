@@ -31,10 +31,7 @@ export const ACCEPTED_HEADER = "tinyo-stream-accepted";
 /** SendResponse has no fields: its encoding is empty. */
 const EMPTY_RESPONSE = new Uint8Array(0);
 
-export function createFastStreamMethod(
-  o: InboundOptions,
-  refuse: Refuse,
-): FastClientStreamMethod {
+export function createFastStreamMethod(o: InboundOptions, refuse: Refuse): FastClientStreamMethod {
   const open = new Set<(error: ConnectError) => void>();
   o.closing.addEventListener("abort", () => {
     for (const fail of [...open]) fail(new ConnectError(`node ${o.self} is shutting down`, Code.Unavailable));
