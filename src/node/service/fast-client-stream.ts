@@ -61,6 +61,7 @@ export function clientStreamProtocolOf(req: Http2ServerRequest): Protocol | unde
 }
 
 const FLAG_COMPRESSED = 0b01;
+const EMPTY = Buffer.alloc(0);
 
 export function serveClientStream(
   method: FastClientStreamMethod,
@@ -122,12 +123,23 @@ export function serveClientStream(
     return;
   }
 
-  // Envelopes: 1 flag byte, 4 length bytes (big endian), the message.
-  let pending: Buffer | undefined;
+  // Envelopes: 1 flag byte, 4 length bytes (big endian), the message. A message spanning
+  // several chunks is gathered without copying until it is complete (one concat then).
+  let buf: Buffer = EMPTY;
+  let parts: Buffer[] = [];
+  let partsLength = 0;
+  let needed = 0;
   req.on("data", (chunk: Buffer) => {
     if (done) return;
-    let buf = pending === undefined ? chunk : Buffer.concat([pending, chunk]);
-    pending = undefined;
+    if (needed > 0) {
+      parts.push(chunk);
+      partsLength += chunk.length;
+      if (partsLength < needed) return;
+      buf = Buffer.concat(parts, partsLength);
+      parts = [];
+      partsLength = 0;
+      needed = 0;
+    } else buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
     try {
       while (buf.length >= 5 && !done) {
         const flags = buf[0] as number;
@@ -146,20 +158,25 @@ export function serveClientStream(
             Code.InvalidArgument,
           );
         }
-        if (buf.length < 5 + length) break;
+        if (buf.length < 5 + length) {
+          // Wait for the rest of this message.
+          needed = 5 + length;
+          parts = [buf];
+          partsLength = buf.length;
+          buf = EMPTY;
+          return;
+        }
         const payload = buf.subarray(5, 5 + length);
         buf = buf.subarray(5 + length);
         (handler as ClientStreamHandler).message(payload);
       }
     } catch (error) {
       fail(ConnectError.from(error));
-      return;
     }
-    if (buf.length > 0) pending = buf;
   });
   req.once("end", () => {
     if (done) return;
-    if (pending !== undefined) {
+    if (buf.length > 0 || needed > 0) {
       fail(new ConnectError("the stream ended in the middle of a message", Code.InvalidArgument));
       return;
     }
