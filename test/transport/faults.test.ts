@@ -94,9 +94,9 @@ describe("PeerTransport fault rules", () => {
   });
 
   it("holds inbound batches longer than the stream's deadline without breaking it, in order", async () => {
-    nodes = await startCluster(2, () => ({ callTimeoutMs: 100 }));
+    nodes = await startCluster(2, () => ({ callTimeoutMs: 400 }));
     const [a, b] = nodes;
-    b.transport.setFaults([{ peer: a.id, direction: FaultDirection.IN, delayMs: 300 }]);
+    b.transport.setFaults([{ peer: a.id, direction: FaultDirection.IN, delayMs: 1000 }]);
     for (let seq = 1; seq <= 5; seq++) {
       ping(a, [b], seq);
       await sleep(10);
