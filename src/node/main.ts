@@ -305,7 +305,7 @@ async function initialMembers(
   founding: MemberList | undefined,
 ): Promise<MemberList> {
   const stored = await readMembers(stateMachine, metadataPartition(config.partitions));
-  if (stored.size >= config.replication) return stored;
+  if (stored.size > 0) return stored;
   if (founding) return founding;
   const settings = { partitions: config.partitions, vnodes: config.vnodes, replication: config.replication };
   try {

@@ -1,6 +1,8 @@
 /**
  * The member list as the metadata group's state machine holds it: one key per member,
- * `member/<id>` (the id as 10 decimal digits, so that keys sort by id) -> "host:port". Changes are
+ * `member/<id>` (the id as 10 decimal digits, so that keys sort by id) -> "host:port", and the
+ * key `founded`, written after the founding members: a list without it is a founding list
+ * being written (one member per entry), never to be used. Changes are
  * ordinary put and delete commands proposed to the metadata group (partition Q), so the member
  * list is replicated, persisted, snapshotted and restored like any partition's data.
  */
@@ -21,6 +23,12 @@ export const putMember = (id: NodeId, address: string): Uint8Array =>
 
 export const deleteMember = (id: NodeId): Uint8Array => encodeCommand({ type: "delete", key: memberKey(id) });
 
+const FOUNDED_KEY = encoder.encode("founded");
+
+/** Written after the founding members: from then on the list is whole. */
+export const markFounded = (): Uint8Array =>
+  encodeCommand({ type: "put", key: FOUNDED_KEY, value: new Uint8Array(0) });
+
 /** What reading the member list needs of the state machine. */
 export interface MemberSource {
   scan(
@@ -28,13 +36,18 @@ export interface MemberSource {
     range: { readonly prefix: Uint8Array },
     limit: number,
   ): Promise<{ entries: { key: Uint8Array; value: Uint8Array }[]; more: boolean }>;
+  get(partition: PartitionId, key: Uint8Array): Promise<Uint8Array | undefined>;
 }
 
 /** At most this many members: a cluster is a few nodes to a few hundred. */
 export const MAX_MEMBERS = 10_000;
 
-/** The members the metadata group's replica on this node has applied (empty before any). */
+/**
+ * The members the metadata group's replica on this node has applied: empty until the founding
+ * list is whole.
+ */
 export async function readMembers(source: MemberSource, metadata: PartitionId): Promise<MemberList> {
+  if ((await source.get(metadata, FOUNDED_KEY)) === undefined) return new Map();
   const { entries } = await source.scan(metadata, { prefix: encoder.encode(PREFIX) }, MAX_MEMBERS);
   return new Map(
     entries.map(({ key, value }) => [

@@ -17,6 +17,7 @@ import {
   deleteMember,
   type MemberList,
   type MemberSource,
+  markFounded,
   putMember,
   readMembers,
   sameMembers,
@@ -148,7 +149,7 @@ export class Membership {
 
   private async requireSeeded(): Promise<void> {
     const stored = await readMembers(this.options.source, this.metadata);
-    if (stored.size < this.options.settings.replication) {
+    if (stored.size === 0) {
       throw new MembershipError("starting", "the cluster is starting: its member list is not written yet");
     }
   }
@@ -161,9 +162,7 @@ export class Membership {
       if (applied === this.seenIndex) return;
       this.seenIndex = applied;
       const stored = await readMembers(this.options.source, this.metadata);
-      // Fewer than RF members: the founding list is still being written (a removal never goes
-      // below RF), one member per entry.
-      if (stored.size < this.options.settings.replication) {
+      if (stored.size === 0) {
         this.seed();
         return;
       }
@@ -180,7 +179,10 @@ export class Membership {
     }
   }
 
-  /** A new cluster: its metadata leader writes the founding members (put is idempotent). */
+  /**
+   * A new cluster: its metadata leader writes the founding members, then `founded`. A leader
+   * that takes over midway writes them all again (a put is idempotent).
+   */
   private seed(): void {
     const { founding, store, self } = this.options;
     if (!founding || this.seeding || store.leaderOf(this.metadata) !== self) return;
@@ -188,6 +190,7 @@ export class Membership {
     void (async () => {
       try {
         for (const [id, address] of founding) await store.propose(this.metadata, putMember(id, address));
+        await store.propose(this.metadata, markFounded());
         this.options.log("membership.founded", { members: Object.fromEntries(founding) });
       } catch {
         // Leadership moved or the node is stopping: the next leader (or this one again) retries.
