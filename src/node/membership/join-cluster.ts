@@ -35,7 +35,7 @@ export async function joinCluster(
         sessionManager: sessions,
       });
       const answer = await createClient(Admin, transport).join(
-        { node: self, address },
+        { node: self, address, ...settings },
         { timeoutMs: Math.max(1, Math.min(10_000, deadline - Date.now())) },
       );
       checkSettings(answer, settings);

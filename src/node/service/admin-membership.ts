@@ -42,6 +42,17 @@ export async function join(
   } catch (error) {
     throw invalidArgument((error as Error).message);
   }
+  const { partitions, replication, vnodes } = d.membership.placement;
+  const ours = { partitions, replication, vnodes };
+  for (const key of ["partitions", "replication", "vnodes"] as const) {
+    if (request[key] !== ours[key]) {
+      throw new ConnectError(
+        `the cluster runs with --${key} ${ours[key]}, node ${request.node} was started with ${request[key]}: ` +
+          `start it with --${key} ${ours[key]}`,
+        Code.FailedPrecondition,
+      );
+    }
+  }
   const members = await atMetadataLeader(
     d,
     context,
@@ -52,7 +63,6 @@ export async function join(
         .join(request, options)
         .then((r) => r.members),
   );
-  const { partitions, replication, vnodes } = d.membership.placement;
   return { $typeName: "tinyo.v1.JoinResponse", members: membersOf(members), partitions, replication, vnodes };
 }
 
