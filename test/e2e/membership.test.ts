@@ -100,7 +100,9 @@ describe("cluster add and remove under load", () => {
       for (let i = 0; i < keys.length; i += 100) {
         const batch = keys.slice(i, i + 100);
         const values = await Promise.all(batch.map((k) => reader.get(k)));
-        batch.forEach((k, j) => expect(str(values[j]), k).toBe(load.acknowledged.get(k)));
+        batch.forEach((k, j) => {
+          expect(str(values[j]), k).toBe(load.acknowledged.get(k));
+        });
       }
     } finally {
       reader.close();
