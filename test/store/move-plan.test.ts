@@ -11,6 +11,7 @@ const cfg = (voters: number[], learners: number[] = []): Config => ({
 /** A leader at index 100 whose members all match `match` (or the given ones), all active. */
 const leader = (match: Record<number, number> = {}, fallback = 100): LeaderProgress => ({
   lastIndex: 100,
+  commitIndex: 100,
   progressOf: (n) => ({ match: match[n] ?? fallback, recentActive: true }),
 });
 const self = nodeId(1);
@@ -65,6 +66,23 @@ describe("nextMoveStep", () => {
     expect(nextMoveStep(self, cfg([1, 2, 3]), target, leader(), true)).toEqual({
       kind: "addLearner",
       node: 4,
+    });
+  });
+
+  it("in the metadata group, removes a live member only once it has every committed entry", () => {
+    const lagging = leader({ 3: 99 });
+    expect(nextMoveStep(self, cfg([1, 2, 3, 4]), cfg([1, 2, 4]), lagging, true, true)).toBeUndefined();
+    expect(nextMoveStep(self, cfg([1, 2, 3, 4]), cfg([1, 2, 4]), lagging, true, false)).toEqual({
+      kind: "remove",
+      node: 3,
+    });
+    const dead: LeaderProgress = {
+      ...lagging,
+      progressOf: (n) => ({ match: n === 3 ? 0 : 100, recentActive: n !== 3 }),
+    };
+    expect(nextMoveStep(self, cfg([1, 2, 3, 4]), cfg([1, 2, 4]), dead, true, true)).toEqual({
+      kind: "remove",
+      node: 3,
     });
   });
 

@@ -13,6 +13,9 @@
  *      voter is the leader itself, hand leadership to a caught-up target voter first (the new
  *      leader's mover then removes this node);
  *   4. a learner the target does not want: remove it.
+ * With `removedCatchUp` (the metadata group), a live member is removed only once it has every
+ * committed entry: the entry that took it out of the member list is how it learns that it is
+ * no longer a member, and it must not be cut off before.
  */
 import type { NodeId } from "../ids.js";
 import type { Config } from "../raft/types.js";
@@ -30,6 +33,7 @@ export type MoveStep =
 
 export interface LeaderProgress {
   readonly lastIndex: number;
+  readonly commitIndex: number;
   /** The leader's view of a member: match index, and whether it answered lately. */
   progressOf(node: NodeId): { readonly match: number; readonly recentActive: boolean } | undefined;
 }
@@ -40,12 +44,18 @@ export function nextMoveStep(
   target: Config,
   leader: LeaderProgress,
   mayStartMove: boolean,
+  removedCatchUp = false,
 ): MoveStep | undefined {
   const { voters, learners } = config;
   const inConfig = (n: NodeId) => voters.includes(n) || learners.includes(n);
   const caughtUp = (n: NodeId) => {
     const p = leader.progressOf(n);
     return p?.recentActive && p.match + CATCH_UP_SLACK >= leader.lastIndex;
+  };
+  const mayRemove = (n: NodeId) => {
+    if (!removedCatchUp) return true;
+    const p = leader.progressOf(n);
+    return !p?.recentActive || p.match >= leader.commitIndex;
   };
 
   for (const node of learners) {
@@ -59,7 +69,10 @@ export function nextMoveStep(
   const unwanted = voters.filter((n) => !target.voters.includes(n));
   if (unwanted.length > 0 && target.voters.every((n) => voters.includes(n))) {
     const others = unwanted.filter((n) => n !== self);
-    if (others.length > 0) return { kind: "remove", node: others[0] as NodeId };
+    if (others.length > 0) {
+      const node = others.find(mayRemove);
+      return node === undefined ? undefined : { kind: "remove", node };
+    }
     let best: { node: NodeId; match: number } | undefined;
     for (const node of target.voters) {
       const p = leader.progressOf(node);
@@ -69,7 +82,9 @@ export function nextMoveStep(
     return best && { kind: "transferLeader", to: best.node };
   }
   for (const node of learners) {
-    if (!target.voters.includes(node) && !target.learners.includes(node)) return { kind: "remove", node };
+    if (!target.voters.includes(node) && !target.learners.includes(node) && mayRemove(node)) {
+      return { kind: "remove", node };
+    }
   }
   return undefined;
 }

@@ -21,6 +21,8 @@ export interface MoverHost {
   groups(): Iterable<Group>;
   /** The configuration the partition should have; undefined while not known. */
   target(partition: PartitionId): Config | undefined;
+  /** Whether the group is the metadata group (its removed members must catch up first). */
+  isMetadata(partition: PartitionId): boolean;
   /** A core was given input: drive the cycle. */
   schedule(): void;
   /** `node` no longer belongs to `partition` (the removal is applied here). */
@@ -72,13 +74,18 @@ export class ReplicaMover {
     ).length;
     for (const { group, target } of led) {
       const { raft } = group;
-      const leaderView = { lastIndex: raft.lastIndex, progressOf: (n: NodeId) => raft.progressOf(n) };
+      const leaderView = {
+        lastIndex: raft.lastIndex,
+        commitIndex: raft.commitIndex,
+        progressOf: (n: NodeId) => raft.progressOf(n),
+      };
       const step = nextMoveStep(
         this.host.self,
         raft.config,
         target,
         leaderView,
         this.inFlight < this.maxMovesInFlight,
+        this.host.isMetadata(group.partition),
       );
       if (step) this.take(group, step);
     }

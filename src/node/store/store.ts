@@ -8,7 +8,7 @@ import type { Applied, Group } from "./group.js";
 import { bootstrap, eraseReplica, type GroupParams, loadGroup } from "./group-lifecycle.js";
 import { balanceTarget, handOffTarget } from "./leadership.js";
 import { type MoveStats, ReplicaMover } from "./replica-mover.js";
-import { isTargetReplica, targetConfig, targetGroupsOf } from "./replica-targets.js";
+import { isTargetReplica, metadataPartition, targetConfig, targetGroupsOf } from "./replica-targets.js";
 import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
 import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
 import { type SendSnapshot, SnapshotSender } from "./snapshot-sender.js";
@@ -126,6 +126,7 @@ export class Store {
         self: options.self,
         groups: () => this.groups.values(),
         target: (p) => targetConfig(this.placement, p),
+        isMetadata: (p) => p === metadataPartition(this.placement.partitions),
         schedule: () => this.schedule(),
         onRemoved: (p, node) => options.onReplicaRemoved?.(p, node),
         log: this.log,
@@ -278,13 +279,15 @@ export class Store {
 
   /**
    * A leader sent a message for a group not hosted here: create the replica (empty; the leader
-   * fills it by log or snapshot) if the current placement puts one here. Messages for a replica
-   * the placement does not want here (a stale one, or one for a member removed meanwhile) are
-   * dropped.
+   * fills it by log or snapshot) if the current placement puts one here, or if it is the
+   * metadata group: a node removed and added back learns that it is a member again only from
+   * that group, whatever its placement says meanwhile. Other messages for a replica the
+   * placement does not want here (a stale one, or one for a member removed meanwhile) are dropped.
    */
   private async adopt(partition: PartitionId): Promise<Group | undefined> {
     if (this.closedReason || this.creating.has(partition)) return undefined;
-    if (!isTargetReplica(this.placement, partition, this.options.self)) return undefined;
+    const metadata = partition === metadataPartition(this.placement.partitions);
+    if (!metadata && !isTargetReplica(this.placement, partition, this.options.self)) return undefined;
     this.creating.add(partition);
     try {
       const group = await loadGroup(this.groupParams(), partition);
