@@ -160,7 +160,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const inFlight = new InFlight(self);
     const metrics = createNodeMetrics({
       node: self,
-      groups: () => opened.status(),
+      // The metadata group is not a partition of the key space.
+      groups: () => opened.status().filter((g) => g.partition < config.partitions),
       totals: { put: () => stats.puts.total, get: () => stats.gets.total },
     });
     const clock = () => performance.now();
