@@ -11,6 +11,7 @@ import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { nodeId } from "../../src/node/ids.js";
+import { withFastPath } from "../../src/node/service/fast-unary.js";
 import { PeerTransport } from "../../src/node/transport/peer-transport.js";
 
 const token = process.argv[2] ?? "test-cluster-token";
@@ -25,7 +26,13 @@ const transport = new PeerTransport({
     calls++;
   },
 });
-const server = http2.createServer(connectNodeAdapter({ routes: (router) => transport.routes(router) }));
+// Raft.Stream on the fast path, as a node serves it.
+const server = http2.createServer(
+  withFastPath(
+    [transport.fastStream()],
+    connectNodeAdapter({ routes: (router) => transport.routes(router) }),
+  ),
+);
 server.listen(0, "127.0.0.1", () => {
   process.send?.({ type: "ready", port: (server.address() as AddressInfo).port });
 });

@@ -205,6 +205,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       routes,
       [
         fastUnary(Raft.method.send, (request, context) => transport.handleSend(request, context.signal)),
+        transport.fastStream(),
         ...kvFastMethods(kvOperations),
       ],
       config.listen.host,

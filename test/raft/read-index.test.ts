@@ -29,6 +29,18 @@ describe("ReadIndex", () => {
     expect(net.reads.get(nodeId(1))?.map((r) => r.context)).toEqual(["r0", "r1", "r2", "r3", "r4"]);
   });
 
+  it("reads recorded between two readies share one heartbeat per follower", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.settle();
+    const before = net.delivered.length;
+    for (let i = 0; i < 20; i++) net.get(1).readIndex(`r${i}`);
+    net.settle();
+    const heartbeats = net.delivered.slice(before).filter((m) => m.type === "heartbeat");
+    expect(heartbeats.map((m) => m.to).sort()).toEqual([2, 3]);
+    expect(net.reads.get(nodeId(1))).toHaveLength(20);
+  });
+
   it("a follower forwards the read to its leader and serves it locally once applied", () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);

@@ -7,7 +7,9 @@ import type { Config, Entry, HardState, RestartState, Snapshot } from "../../src
 import { PropertyViolation } from "./checker.js";
 
 export class Disk {
-  hardState: HardState = { term: 0, vote: 0, commit: 0 };
+  private stored: HardState = { term: 0, vote: 0, commit: 0 };
+  /** The commit index as of the last write the store makes: a crash loses later commit-only changes. */
+  private writtenCommit = 0;
   snapshot: Snapshot;
   /** Contiguous from snapshot.meta.index + 1. */
   private entries: Entry[] = [];
@@ -83,10 +85,35 @@ export class Disk {
     this.snapshot = snapshot;
   }
 
+  get hardState(): HardState {
+    return this.stored;
+  }
+
+  /**
+   * A ready's hard state, kept as the node's store keeps it (Group.hardStateToWrite): written
+   * with entries or a snapshot (`withLogChange`) or when term or vote change; a change of the
+   * commit index alone is not written, so a crash loses it (it is kept here until then only so
+   * that the durability check can compare the core with the disk).
+   */
+  writeHardState(hardState: HardState, withLogChange: boolean): void {
+    const written =
+      withLogChange || hardState.term !== this.stored.term || hardState.vote !== this.stored.vote;
+    this.stored = hardState;
+    if (written) this.writtenCommit = hardState.commit;
+  }
+
+  /** A crash: what the store would not have written is gone. */
+  loseUnwritten(): void {
+    this.stored = { ...this.stored, commit: this.writtenCommit };
+  }
+
   restartState(): RestartState {
+    // What was compacted into the snapshot was committed, as restart-state.ts reasons with the
+    // applied index: the commit index restarts at least there.
+    this.stored = { ...this.stored, commit: Math.max(this.stored.commit, this.snapshot.meta.index) };
     // The core may keep the array it is given; ours is mutated in place by later writes.
     return {
-      hardState: this.hardState,
+      hardState: this.stored,
       snapshot: this.snapshot,
       entries: this.entries.slice(),
       applied: this.snapshot.meta.index,

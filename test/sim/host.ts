@@ -1,6 +1,6 @@
 /**
  * A simulated host for one member: it drives a RaftNode exactly as the Ready contract says
- * (persist, then send, then apply and serve reads, then advance), keeps its "disk", compacts
+ * (send what may leave early, persist, send the rest, then apply and serve reads, then advance), keeps its "disk", compacts
  * now and then, and crashes (losing everything but the disk) and restarts on demand.
  *
  * It is also where observations come from: after every call into the core it looks at role,
@@ -21,6 +21,7 @@ import type {
   RestartState,
   Role,
 } from "../../src/node/raft/types.js";
+import { sendableBeforePersist } from "../../src/node/raft/types.js";
 import { type Checker, PropertyViolation } from "./checker.js";
 import type { Disk } from "./disk.js";
 import { memberRandomSource, type Random } from "./random.js";
@@ -124,6 +125,7 @@ export class SimHost {
   /** Everything not on the disk is lost: the core, the state machine, the clients' pending requests. */
   crash(): void {
     if (!this.node) return;
+    this.disk.loseUnwritten();
     if (this.role === "leader") this.env.checker.leaderGone(this.id);
     this.node = undefined;
     this.persisting = undefined;
@@ -207,6 +209,8 @@ export class SimHost {
     const node = this.node;
     while (node && this.node === node && !this.persisting && node.hasReady()) {
       const ready = node.ready();
+      // As the node's store does: a leader's appends and heartbeats leave before it persists.
+      this.sendMessages(ready, sendableBeforePersist);
       if (this.env.random.chance(this.env.asyncPersistChance)) {
         this.persisting = { ready, at: this.env.now() + this.env.random.between(1, 8) };
         return;
@@ -225,18 +229,15 @@ export class SimHost {
       this.disk.writeEntries(ready.entries);
       this.env.checker.entriesStored(this.id, ready.entries, this.disk.termAt(first.index - 1) ?? 0);
     }
-    if (ready.hardState) this.disk.hardState = ready.hardState;
+    if (ready.hardState) this.disk.writeHardState(ready.hardState, first !== undefined || !!ready.snapshot);
     if (this.crashBeforeSend && first) {
       const rest = ready.entries.length > 1 ? ` and ${ready.entries.length - 1} more` : "";
       this.note(`n${this.id} persisted ${describeEntry(first)}${rest}, crashes before sending`);
       this.crash();
       return;
     }
-    // 2. Send.
-    for (const m of ready.messages) {
-      if (m.type === "snapshot") this.env.stats.snapshotsSent++;
-      this.env.send(m);
-    }
+    // 2. Send the rest.
+    this.sendMessages(ready, (m) => !sendableBeforePersist(m));
     // 3. Apply the snapshot, then the committed entries, then serve the reads that are due.
     if (ready.snapshot) {
       const { meta, data } = ready.snapshot;
@@ -247,11 +248,21 @@ export class SimHost {
       if (this.reads.delete(rs.context)) this.waiting.push(rs);
     }
     this.serveReads();
+    // Applying its own removal retires a member (it crashes for good): its core is gone.
+    if (this.node !== node) return;
     // 4. Advance.
     node.advance(ready);
     this.observe();
     if (!this.persisting && !node.hasReady()) this.checkDurable(node);
     this.maybeCompact(node);
+  }
+
+  private sendMessages(ready: Ready, which: (m: Message) => boolean): void {
+    for (const m of ready.messages) {
+      if (!which(m)) continue;
+      if (m.type === "snapshot") this.env.stats.snapshotsSent++;
+      this.env.send(m);
+    }
   }
 
   private installSnapshot(index: number, term: number, data: Uint8Array): void {

@@ -154,6 +154,45 @@ describe("StateMachine: apply, get, scan", () => {
     expect(str(await sm.get(P1, text("k")))).toBe("19");
     expect(sm.appliedIndex(P1)).toBe(20);
   });
+
+  it("applies several partitions' batches together, each as its own apply would", async () => {
+    const sm = await openSm(await tempDir());
+    const id = rid(7);
+    const entries = (from: number, commands: Command[]) =>
+      commands.map((c, i) => ({ index: from + i, data: encodeCommand(c) }));
+    await applyAll(sm, P2, [put("before", "x")]);
+    // Queued behind a single-partition apply that is not awaited: order is kept per partition.
+    const single = sm.apply(P1, entries(1, [put("k", "0")]));
+    const outcomes = await sm.applyBatch([
+      { partition: P1, entries: entries(2, [put("k", "1"), put("r", "once", id), put("r", "twice", id)]) },
+      { partition: P2, entries: [] },
+      { partition: P256, entries: entries(1, [put("r", "other partition", id), del("none")]) },
+    ]);
+    await single;
+    expect(outcomes.map((o) => o.map((x) => x.kind))).toEqual([
+      ["applied", "applied", "duplicate"],
+      [],
+      ["applied", "applied"],
+    ]);
+    expect(await scanAll(sm, P1)).toEqual({ k: "1", r: "once" });
+    expect(await scanAll(sm, P2)).toEqual({ before: "x" });
+    expect(await scanAll(sm, P256)).toEqual({ r: "other partition" });
+    expect([sm.appliedIndex(P1), sm.appliedIndex(P2), sm.appliedIndex(P256)]).toEqual([4, 1, 2]);
+    // A batch that breaks one partition's order writes nothing for any partition.
+    await expect(
+      sm.applyBatch([
+        { partition: P1, entries: entries(5, [put("k", "2")]) },
+        { partition: P256, entries: entries(9, [put("k", "gap")]) },
+      ]),
+    ).rejects.toThrow(InvalidCallError);
+    expect(str(await sm.get(P1, text("k")))).toBe("1");
+    await expect(
+      sm.applyBatch([
+        { partition: P1, entries: entries(5, [put("k", "2")]) },
+        { partition: P1, entries: entries(6, [put("k", "3")]) },
+      ]),
+    ).rejects.toThrow(/at most one batch per partition/);
+  });
 });
 
 describe("StateMachine: applied index and restarts", () => {

@@ -50,6 +50,17 @@ describe("planRestart", () => {
     expect(planRestart(p, stored, 20, meta(20, 2), config).repair).toBeUndefined();
   });
 
+  it("raises a stored commit index that lags the applied one (commit-only changes are not written)", () => {
+    const stored = {
+      hardState: { term: 2, vote: nodeId(1), commit: 22 },
+      snapshot: meta(20, 2),
+      entries: entries(21, 30, 2),
+    };
+    const plan = planRestart(p, stored, 27, undefined, config);
+    expect(plan.state.hardState).toEqual({ term: 2, vote: nodeId(1), commit: 27 });
+    expect(plan.state.applied).toBe(27);
+  });
+
   it("completes an install whose record a crash lost: the log then starts at the snapshot", () => {
     const stored = {
       hardState: { term: 3, vote: nodeId(2), commit: 12 },

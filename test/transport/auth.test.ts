@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { afterEach, describe, expect, it } from "vitest";
 import * as pb from "../../src/gen/tinyo/v1/raft_pb.js";
 import { nodeId } from "../../src/node/ids.js";
 import { batchToProto } from "../../src/node/transport/codec.js";
-import { closeAll, heartbeat, sleep, startCluster, TestNode, TOKEN, waitFor } from "./harness.js";
+import { closeAll, heartbeat, seqs, sleep, startCluster, TestNode, TOKEN, waitFor } from "./harness.js";
 
 let nodes: TestNode[] = [];
 let sessions: Http2SessionManager[] = [];
@@ -16,12 +16,20 @@ afterEach(async () => {
   nodes = [];
 });
 
-/** A raw Connect client for node `to`'s Raft service, to send what a PeerTransport never would. */
-function rawClient(to: TestNode) {
+/** A raw Connect (or gRPC) client for node `to`'s Raft service, to send what a PeerTransport never would. */
+function rawClient(to: TestNode, protocol: "connect" | "grpc" = "connect") {
   const baseUrl = `http://${to.address}`;
   const sessionManager = new Http2SessionManager(baseUrl);
   sessions.push(sessionManager);
-  return createClient(pb.Raft, createConnectTransport({ baseUrl, httpVersion: "2", sessionManager }));
+  const options = { baseUrl, httpVersion: "2" as const, sessionManager };
+  return createClient(
+    pb.Raft,
+    protocol === "connect" ? createConnectTransport(options) : createGrpcTransport(options),
+  );
+}
+
+async function* each<T>(...items: T[]): AsyncIterable<T> {
+  for (const item of items) yield item;
 }
 
 async function codeOf(call: Promise<unknown>): Promise<Code | "ok"> {
@@ -135,5 +143,91 @@ describe("PeerTransport authentication and validation", () => {
     await sleep(10);
     expect(b.deliveries).toEqual([]);
     expect(a.transport.stats().droppedUnroutable).toBe(1);
+  });
+
+  it("authenticates a stream by its first batch: later ones without the token are delivered", async () => {
+    nodes = await startCluster(2);
+    const [a, b] = nodes;
+    const batches = [1, 2, 3].map((seq) =>
+      batchToProto({
+        clusterToken: seq === 1 ? TOKEN : "",
+        from: a.id,
+        messages: [heartbeat(a.id, b.id, seq)],
+      }),
+    );
+    expect(await codeOf(rawClient(b).stream(each(...batches)))).toBe("ok");
+    expect(b.receivedFrom(a.id).map((m) => m.message)).toMatchObject([
+      { commit: 1 },
+      { commit: 2 },
+      { commit: 3 },
+    ]);
+  });
+
+  it("refuses a stream whose first batch lacks the token, delivering nothing", async () => {
+    nodes = await startCluster(2);
+    const [a, b] = nodes;
+    const batches = [1, 2].map((seq) =>
+      batchToProto({
+        clusterToken: seq === 1 ? "" : TOKEN,
+        from: a.id,
+        messages: [heartbeat(a.id, b.id, seq)],
+      }),
+    );
+    expect(await codeOf(rawClient(b).stream(each(...batches)))).toBe(Code.Unauthenticated);
+    expect(b.deliveries).toEqual([]);
+    expect(b.transport.stats().rejectedCalls).toBe(1);
+  });
+
+  it("ends a stream at a batch from another sender or for another node; earlier ones are delivered", async () => {
+    nodes = await startCluster(3);
+    const [a, b, c] = nodes;
+    const first = batchToProto({ clusterToken: TOKEN, from: a.id, messages: [heartbeat(a.id, b.id, 1)] });
+    const impostor = batchToProto({ clusterToken: "", from: c.id, messages: [heartbeat(c.id, b.id, 2)] });
+    const claims = create(pb.MessageBatchSchema, {
+      fromNode: a.id,
+      messages: [{ group: 0, message: { type: pb.MessageType.HEARTBEAT, from: c.id, to: b.id, term: 3n } }],
+    });
+    const misaddressed = batchToProto({ clusterToken: "", from: a.id, messages: [heartbeat(a.id, c.id, 3)] });
+    for (const bad of [impostor, claims, misaddressed]) {
+      let error: ConnectError | undefined;
+      try {
+        await rawClient(b).stream(each(first, bad, first));
+      } catch (e) {
+        error = ConnectError.from(e);
+      }
+      expect(error?.code).toBe(Code.InvalidArgument);
+      expect(error?.rawMessage).toMatch(/^malformed /);
+    }
+    expect(seqs(b.receivedFrom(a.id))).toEqual([1, 1, 1]);
+    expect(b.receivedFrom(c.id)).toEqual([]);
+    expect(b.transport.stats().rejectedCalls).toBe(3);
+  });
+
+  it("serves Stream over gRPC too, and through connect-node's generic implementation", async () => {
+    nodes = await startCluster(2);
+    const [a, b] = nodes;
+    const generic = new TestNode(nodeId(3), {}, false);
+    nodes.push(generic);
+    await generic.server.start(0);
+    for (const [to, protocol] of [
+      [b, "grpc"],
+      [generic, "connect"],
+      [generic, "grpc"],
+    ] as const) {
+      const batches = [1, 2].map((seq) =>
+        batchToProto({
+          clusterToken: seq === 1 ? TOKEN : "",
+          from: a.id,
+          messages: [heartbeat(a.id, to.id, seq)],
+        }),
+      );
+      expect(await codeOf(rawClient(to, protocol).stream(each(...batches))), `${protocol}`).toBe("ok");
+      const wrong = batchToProto({ clusterToken: "nope", from: a.id, messages: [heartbeat(a.id, to.id, 9)] });
+      expect(await codeOf(rawClient(to, protocol).stream(each(wrong))), `${protocol}`).toBe(
+        Code.Unauthenticated,
+      );
+    }
+    expect(seqs(b.receivedFrom(a.id))).toEqual([1, 2]);
+    expect(seqs(generic.receivedFrom(a.id))).toEqual([1, 2, 1, 2]);
   });
 });

@@ -1,6 +1,8 @@
 /**
- * Real nodes for the transport tests: each a PeerTransport behind its own HTTP/2 server
- * (connectNodeAdapter) on 127.0.0.1, on a port the OS chose. Nothing of Connect is mocked.
+ * Real nodes for the transport tests: each a PeerTransport behind its own HTTP/2 server on
+ * 127.0.0.1, on a port the OS chose, serving Raft.Stream on the fast path in front of
+ * connectNodeAdapter, as a node does (or, given `fastPath: false`, connect-node alone). Nothing
+ * of Connect is mocked.
  */
 
 import * as http2 from "node:http2";
@@ -8,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { type NodeId, nodeId, type PartitionId, partitionId } from "../../src/node/ids.js";
 import type { Entry, Message } from "../../src/node/raft/types.js";
+import { withFastPath } from "../../src/node/service/fast-unary.js";
 import {
   type GroupMessage,
   PeerTransport,
@@ -33,11 +36,15 @@ export class TestServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   port = 0;
 
-  constructor(private readonly transport: PeerTransport) {}
+  constructor(
+    private readonly transport: PeerTransport,
+    private readonly fastPath = true,
+  ) {}
 
   async start(port = this.port): Promise<number> {
+    const connect = connectNodeAdapter({ routes: (router) => this.transport.routes(router) });
     const server = http2.createServer(
-      connectNodeAdapter({ routes: (router) => this.transport.routes(router) }),
+      this.fastPath ? withFastPath([this.transport.fastStream()], connect) : connect,
     );
     server.on("session", (session) => {
       this.sessions.add(session);
@@ -75,6 +82,7 @@ export class TestNode {
   constructor(
     readonly id: NodeId,
     options: Partial<PeerTransportOptions> = {},
+    fastPath = true,
   ) {
     this.transport = new PeerTransport({
       self: id,
@@ -84,7 +92,7 @@ export class TestNode {
       log: (event, fields) => this.logs.push({ event, fields }),
       ...options,
     });
-    this.server = new TestServer(this.transport);
+    this.server = new TestServer(this.transport, fastPath);
   }
 
   get address(): string {

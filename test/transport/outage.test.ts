@@ -1,7 +1,20 @@
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { nodeId } from "../../src/node/ids.js";
-import { closeAll, heartbeat, seqs, sleep, startCluster, TestNode, waitFor } from "./harness.js";
+import { ACCEPTED_HEADER } from "../../src/node/transport/stream-handler.js";
+import {
+  append,
+  closeAll,
+  group,
+  heartbeat,
+  nextMacrotask,
+  seqs,
+  sleep,
+  startCluster,
+  TestNode,
+  waitFor,
+} from "./harness.js";
 
 let nodes: TestNode[] = [];
 afterEach(async () => {
@@ -111,7 +124,7 @@ describe("PeerTransport with a peer down", () => {
     expect(failed).toBeLessThanOrEqual(9);
   });
 
-  it("gives up on a black-holed call at its deadline and reconnects", async () => {
+  it("gives up on a black-holed peer at the deadline and reconnects", async () => {
     // Accepts TCP connections and never answers.
     const sockets = new Set<net.Socket>();
     const hole = net.createServer((socket) => {
@@ -144,12 +157,83 @@ describe("PeerTransport with a peer down", () => {
     }
   });
 
-  it("closes promptly while backing off or with a call in flight", async () => {
+  it("replaces a stream whose connection goes silent after it was accepted (ping)", async () => {
+    nodes = await startCluster(2, () => ({ callTimeoutMs: 500, backoffInitialMs: 10 }));
+    const [a, b] = nodes;
+    const proxy = await freezableProxy(b.server.port);
+    try {
+      a.transport.setPeers(new Map([[b.id, proxy.address]]));
+      a.transport.send(b.id, [heartbeat(a.id, b.id, 1)]);
+      await waitFor(() => b.receivedFrom(a.id).length === 1);
+      // The connection goes silent (a cable cut, a dead host): nothing passes, nothing closes.
+      proxy.freeze();
+      const failedBefore = a.transport.stats().failedCalls;
+      let seq = 2;
+      await waitFor(() => {
+        a.transport.send(b.id, [heartbeat(a.id, b.id, seq++)]);
+        return a.transport.stats().failedCalls > failedBefore;
+      }, 5000);
+      expect(a.logged("transport.peer_unreachable")[0]?.fields).toMatchObject({ code: "DeadlineExceeded" });
+      // A new connection (through the thawed proxy) carries the next stream.
+      proxy.thaw();
+      const before = b.receivedFrom(a.id).length;
+      await waitFor(() => {
+        a.transport.send(b.id, [heartbeat(a.id, b.id, seq++)]);
+        return b.receivedFrom(a.id).length > before;
+      }, 3000);
+      expect(proxy.connections()).toBeGreaterThanOrEqual(2);
+      const got = seqs(b.receivedFrom(a.id));
+      expect(got).toEqual([...got].sort((x, y) => x - y));
+    } finally {
+      await closeAll(nodes);
+      nodes = [];
+      await proxy.close();
+    }
+  });
+
+  it("replaces a stream whose writes stop draining (a peer that stopped reading)", async () => {
+    const peer = http2.createServer((req, res) => {
+      res.writeHead(200, { "content-type": "application/connect+proto", [ACCEPTED_HEADER]: "1" });
+      req.pause(); // never reads: flow control fills up
+    });
+    const sessions = new Set<http2.ServerHttp2Session>();
+    peer.on("session", (session) => sessions.add(session));
+    await new Promise<void>((resolve) => peer.listen(0, "127.0.0.1", resolve));
+    try {
+      const a = new TestNode(nodeId(1), {
+        callTimeoutMs: 200,
+        backoffInitialMs: 10_000,
+        maxQueuedMessages: 50,
+      });
+      nodes.push(a);
+      a.transport.setPeers(new Map([[nodeId(2), `127.0.0.1:${(peer.address() as net.AddressInfo).port}`]]));
+      for (let i = 0; i < 100; i++) {
+        a.transport.send(nodeId(2), [{ group: group(0), message: append(a.id, nodeId(2), i, 1, 10 * 1024) }]);
+        await nextMacrotask();
+      }
+      expect(a.transport.stats().peers[0].queued).toBeLessThanOrEqual(50);
+      await waitFor(() => a.transport.stats().failedCalls === 1, 5000);
+      expect(a.logged("transport.peer_unreachable")[0]?.fields).toMatchObject({
+        code: "DeadlineExceeded",
+        error: expect.stringMatching(/did not drain|ping/),
+      });
+      const stats = a.transport.stats();
+      expect(stats.droppedOverflow).toBeGreaterThan(0);
+      expect(stats.droppedFailedCall).toBeGreaterThan(0);
+    } finally {
+      await closeAll(nodes);
+      nodes = [];
+      for (const session of sessions) session.destroy();
+      await new Promise<void>((resolve) => peer.close(() => resolve()));
+    }
+  });
+
+  it("closes promptly with a stream open and messages held by the peer", async () => {
     nodes = await startCluster(2, () => ({ backoffInitialMs: 5_000 }));
     const [a, b] = nodes;
     b.transport.setFaults([{ peer: a.id, delayMs: 5_000 }]);
     a.transport.send(b.id, [heartbeat(a.id, b.id, 1)]);
-    await waitFor(() => a.transport.stats().peers[0].inFlight === 1);
+    await waitFor(() => a.transport.stats().sentMessages === 1);
     const started = Date.now();
     await closeAll(nodes);
     nodes = [];
@@ -162,4 +246,48 @@ function connections(server: net.Server): Promise<number> {
   return new Promise((resolve, reject) =>
     server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
   );
+}
+
+/** A TCP proxy to 127.0.0.1:`port` that can go silent: frozen, it passes nothing and closes nothing. */
+async function freezableProxy(port: number) {
+  let frozen = false;
+  let accepted = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    accepted++;
+    const upstream = net.connect(port, "127.0.0.1");
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.on("data", (data) => {
+      if (!frozen) upstream.write(data);
+    });
+    upstream.on("data", (data) => {
+      if (!frozen) client.write(data);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    freeze: () => {
+      frozen = true;
+    },
+    /** New connections pass again; the frozen ones stay dead (their bytes were lost). */
+    thaw: () => {
+      frozen = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

@@ -66,6 +66,8 @@ export class RaftNode {
   private readonly readRounds = new ReadRounds();
   /** ReadIndex requests received before this leader committed an entry of its term. */
   private readsAwaitingCommit: PendingRead[] = [];
+  /** Reads were recorded since the last ready: one heartbeat round at the next ready confirms them all. */
+  private readRoundDue = false;
 
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
@@ -276,6 +278,7 @@ export class RaftNode {
     const ss = this.softState();
     return (
       this.replication?.broadcastDue === true ||
+      this.readRoundDue ||
       this.msgs.length > 0 ||
       this.readStates.length > 0 ||
       this.raftLog.unstableEntries().length > 0 ||
@@ -290,6 +293,10 @@ export class RaftNode {
   ready(): Ready {
     if (this.readyOutstanding) throw new RaftInvariantError("ready() called again before advance()");
     if (this.replication?.broadcastDue) this.replication.broadcast(true);
+    if (this.readRoundDue) {
+      this.readRoundDue = false;
+      this.replication?.sendHeartbeatsForRead(this.readRounds.latestSeq());
+    }
     const hs = this.hardState();
     const rd: Ready = {
       softState: this.softState(),
@@ -341,7 +348,8 @@ export class RaftNode {
       this.releaseRead(read);
       return;
     }
-    this.replication?.sendHeartbeatsForRead(this.readRounds.start(read));
+    this.readRounds.start(read);
+    this.readRoundDue = true;
   }
 
   protected releaseRead(read: PendingRead): void {
@@ -406,6 +414,7 @@ export class RaftNode {
       }
     }
     this.readsAwaitingCommit = [];
+    this.readRoundDue = false;
     this.replication = undefined;
     this.leadTransferee = 0;
   }

@@ -21,11 +21,10 @@ export class ReadRounds {
   private queue: { read: PendingRead; seq: number }[] = [];
   private acked = new Map<NodeId, number>();
 
-  /** Records a read; returns the sequence a heartbeat must carry to confirm it. */
-  start(read: PendingRead): number {
+  /** Records a read; a heartbeat carrying `latestSeq()` from now on confirms it. */
+  start(read: PendingRead): void {
     this.seq++;
     this.queue.push({ read, seq: this.seq });
-    return this.seq;
   }
 
   /** The sequence that heartbeats carry now (0 when no read waits). */

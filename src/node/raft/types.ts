@@ -127,8 +127,11 @@ export interface SoftState {
 /**
  * What the host must do next, in this order:
  * 1. persist `snapshot`, `entries` (they replace the stored log from `entries[0].index` on) and
- *    `hardState`, durably;
- * 2. send `messages` (they may depend on step 1, so never before it);
+ *    `hardState`, durably; a hard state whose term and vote are unchanged (only the commit
+ *    index moved) need not be written at all: the commit index is volatile, and a restart may
+ *    take the applied index as its commit index;
+ * 2. send `messages` (they may depend on step 1, so never before it), except those for which
+ *    `sendableBeforePersist` holds, which may leave before step 1;
  * 3. apply `snapshot` then `committedEntries` to the state machine and serve `readStates` once
  *    applied has reached their index;
  * 4. call `advance(ready)`.
@@ -141,6 +144,17 @@ export interface Ready {
   readonly messages: readonly Message[];
   readonly committedEntries: readonly Entry[];
   readonly readStates: readonly ReadState[];
+}
+
+/**
+ * A leader's appends and heartbeats depend on nothing the ready persists: its term was made
+ * durable when it stood for election, and it counts its own log toward a quorum only once
+ * `advance` reports it persisted. So they may leave before the leader's own write and its fsync
+ * overlaps its followers' (Raft thesis 10.2.1). Everything else (votes, acknowledgements,
+ * responses) promises state that must be durable first.
+ */
+export function sendableBeforePersist(message: Message): boolean {
+  return message.type === "append" || message.type === "heartbeat";
 }
 
 /** Why the core refused a request: the host turns these into errors a person can act on. */

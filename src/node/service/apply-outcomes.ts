@@ -13,7 +13,13 @@
 import type { PartitionId } from "../ids.js";
 import type { SnapshotMeta } from "../raft/types.js";
 import { type Command, decodeCommand } from "../storage/commands.js";
-import type { ApplyEntry, PartitionSnapshot, StateMachine } from "../storage/state-machine.js";
+import type {
+  ApplyEntry,
+  ApplyOutcome,
+  PartitionEntries,
+  PartitionSnapshot,
+  StateMachine,
+} from "../storage/state-machine.js";
 import type { ReplicatedStateMachine } from "../store/store.js";
 
 export type EntryOutcome =
@@ -38,20 +44,34 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     return this.stateMachine.appliedIndex(partition);
   }
 
-  async apply(partition: PartitionId, entries: readonly ApplyEntry[]): Promise<void> {
-    // Whether each deleted key exists before the batch: one read per distinct key.
-    const commands = entries.map((entry) => decodeOrUndefined(entry.data));
-    const exists = new Map<string, boolean>();
+  async applyBatch(batches: readonly PartitionEntries[]): Promise<void> {
+    // Whether each deleted key exists before its batch: one read per distinct key.
+    const exists = batches.map(() => new Map<string, boolean>());
     await Promise.all(
-      commands.map(async (command) => {
-        if (command?.type !== "delete") return;
-        const key = hex(command.key);
-        if (exists.has(key)) return;
-        exists.set(key, false);
-        exists.set(key, (await this.stateMachine.get(partition, command.key)) !== undefined);
-      }),
+      batches.flatMap(({ partition, entries }, b) =>
+        entries.map(async (entry) => {
+          const command = decodeOrUndefined(entry.data);
+          if (command?.type !== "delete") return;
+          const known = exists[b] as Map<string, boolean>;
+          const key = hex(command.key);
+          if (known.has(key)) return;
+          known.set(key, false);
+          known.set(key, (await this.stateMachine.get(partition, command.key)) !== undefined);
+        }),
+      ),
     );
-    const applied = await this.stateMachine.apply(partition, entries);
+    const applied = await this.stateMachine.applyBatch(batches);
+    batches.forEach(({ partition, entries }, b) => {
+      this.remember(partition, entries, applied[b] ?? [], exists[b] as Map<string, boolean>);
+    });
+  }
+
+  private remember(
+    partition: PartitionId,
+    entries: readonly ApplyEntry[],
+    applied: readonly ApplyOutcome[],
+    exists: Map<string, boolean>,
+  ): void {
     applied.forEach((outcome, i) => {
       let remembered: EntryOutcome;
       switch (outcome.kind) {
@@ -82,7 +102,7 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
           break;
         }
       }
-      this.remember(`${partition}:${entries[i]?.index ?? outcome.index}`, remembered);
+      this.keep(`${partition}:${entries[i]?.index ?? outcome.index}`, remembered);
     });
   }
 
@@ -117,7 +137,7 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     return this.outcomes.get(`${partition}:${index}`);
   }
 
-  private remember(key: string, outcome: EntryOutcome): void {
+  private keep(key: string, outcome: EntryOutcome): void {
     this.outcomes.set(key, outcome);
     if (this.outcomes.size > MAX_REMEMBERED) {
       // Maps iterate in insertion order: the first key is the oldest.

@@ -11,8 +11,9 @@
  * (`application/proto`, uncompressed) or in the gRPC protocol (`application/grpc` or
  * `application/grpc+proto`, uncompressed), answered exactly as connect-node would: the same
  * status codes, Connect's JSON error body with metadata as headers, gRPC's status and message
- * in trailers. Anything else (JSON, compression, GET, gRPC-Web, streams, other methods) falls
- * through to connect-node unchanged.
+ * in trailers. Anything else (JSON, compression, GET, gRPC-Web, other methods) falls through to
+ * connect-node unchanged. Client-streaming methods registered here (fast-client-stream.ts) are
+ * served alike, in front of connect-node.
  */
 
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -26,6 +27,11 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import {
+  clientStreamProtocolOf,
+  type FastClientStreamMethod,
+  serveClientStream,
+} from "./fast-client-stream.js";
 import type { RequestContext } from "./routing.js";
 
 /** The largest request body taken on the fast path; larger ones get ResourceExhausted. */
@@ -67,11 +73,20 @@ export function fastUnary<I extends DescMessage, O extends DescMessage>(
 type Protocol = "connect" | "grpc";
 type RequestHandler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
 
+/** A method served on the fast path: unary (fastUnary) or client-streaming (fast-client-stream.ts). */
+export type FastMethod = FastUnaryMethod | FastClientStreamMethod;
+
 /** A request handler that serves `methods` here and passes everything else to `fallback`. */
-export function withFastUnary(methods: readonly FastUnaryMethod[], fallback: RequestHandler): RequestHandler {
+export function withFastPath(methods: readonly FastMethod[], fallback: RequestHandler): RequestHandler {
   const byPath = new Map(methods.map((m) => [m.path, m]));
   return (req, res) => {
     const method = req.method === "POST" ? byPath.get(req.url) : undefined;
+    if (method !== undefined && "open" in method) {
+      const protocol = clientStreamProtocolOf(req);
+      if (protocol) serveClientStream(method, protocol, req, res);
+      else fallback(req, res);
+      return;
+    }
     const protocol = method && protocolOf(req);
     if (!method || !protocol) {
       fallback(req, res);
@@ -100,7 +115,7 @@ async function serve(
   req: Http2ServerRequest,
   res: Http2ServerResponse,
 ): Promise<void> {
-  const timeoutMs = protocol === "connect" ? connectTimeout(req) : grpcTimeout(req);
+  const timeoutMs = protocol === "connect" ? connectTimeoutOf(req) : grpcTimeoutOf(req);
   const abort = new AbortController();
   const onClose = () => abort.abort(new ConnectError("the client closed the call", Code.Canceled));
   res.once("close", onClose);
@@ -204,7 +219,7 @@ function readBody(req: Http2ServerRequest): Promise<Uint8Array> {
   });
 }
 
-function headersOf(req: Http2ServerRequest): Headers {
+export function headersOf(req: Http2ServerRequest): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (name.startsWith(":") || value === undefined) continue;
@@ -213,7 +228,7 @@ function headersOf(req: Http2ServerRequest): Headers {
   return headers;
 }
 
-function connectTimeout(req: Http2ServerRequest): number | undefined {
+export function connectTimeoutOf(req: Http2ServerRequest): number | undefined {
   const text = req.headers["connect-timeout-ms"];
   if (typeof text !== "string" || !/^\d{1,10}$/.test(text)) return undefined;
   return Number(text);
@@ -221,7 +236,7 @@ function connectTimeout(req: Http2ServerRequest): number | undefined {
 
 const GRPC_UNITS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
-function grpcTimeout(req: Http2ServerRequest): number | undefined {
+export function grpcTimeoutOf(req: Http2ServerRequest): number | undefined {
   const text = req.headers["grpc-timeout"];
   const match = typeof text === "string" ? /^(\d{1,8})([HMSmun])$/.exec(text) : null;
   if (!match) return undefined;

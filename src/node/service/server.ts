@@ -8,7 +8,7 @@
 import http2 from "node:http2";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { type FastUnaryMethod, withFastUnary } from "./fast-unary.js";
+import { type FastMethod, withFastPath } from "./fast-unary.js";
 
 /** Listening failed; the message names the address and what to do. */
 export class ListenError extends Error {
@@ -22,12 +22,12 @@ export interface NodeServer {
 
 export function listen(
   routes: (router: ConnectRouter) => void,
-  /** Hot unary methods served on node:http2 directly (fast-unary.ts); the rest by connect-node. */
-  fast: readonly FastUnaryMethod[],
+  /** Hot methods served on node:http2 directly (fast-unary.ts); the rest by connect-node. */
+  fast: readonly FastMethod[],
   host: string,
   port: number,
 ): Promise<NodeServer> {
-  const server = http2.createServer(withFastUnary(fast, connectNodeAdapter({ routes })));
+  const server = http2.createServer(withFastPath(fast, connectNodeAdapter({ routes })));
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on("session", (session) => {
     sessions.add(session);

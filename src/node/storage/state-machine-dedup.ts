@@ -46,37 +46,45 @@ export function isLiveRecord(recordIndex: number, index: number, window: number)
 export const requestIdHex = (requestId: Uint8Array): string =>
   Buffer.from(requestId.buffer, requestId.byteOffset, requestId.byteLength).toString("hex");
 
+/** The request ids of one partition's batch of entries first..last. */
+export interface DedupLookup {
+  readonly partition: PartitionId;
+  readonly requestIds: readonly Uint8Array[];
+  readonly first: number;
+  readonly last: number;
+}
+
 /**
- * The newest stored record of each request id that may be live for entries first..last:
- * request id (hex) -> the index that applied it. One read batch (a MultiGet on the thread pool).
+ * For each lookup, the newest stored record of each of its request ids that may be live for its
+ * entries: request id (hex) -> the index that applied it. One read batch for all of them (a
+ * MultiGet on the thread pool).
  */
 export async function readDedupRecords(
   db: RocksDB,
-  partition: PartitionId,
-  requestIds: readonly Uint8Array[],
-  first: number,
-  last: number,
+  lookups: readonly DedupLookup[],
   window: number,
-): Promise<Map<string, number>> {
-  const found = new Map<string, number>();
-  if (requestIds.length === 0) return found;
-  const fromGeneration = Math.max(0, generationOf(first, window) - 1);
-  const toGeneration = generationOf(last, window);
-  const generations = toGeneration - fromGeneration + 1;
-  const batch = db.read({ capacity: requestIds.length * generations, autoDestroy: true });
-  const reads: { id: Uint8Array; value: Promise<Buffer | null> }[] = [];
-  for (const id of requestIds) {
-    for (let g = fromGeneration; g <= toGeneration; g++) {
-      reads.push({ id, value: batch.get(dedupKey(partition, g, id)) });
+): Promise<Map<string, number>[]> {
+  const found = lookups.map(() => new Map<string, number>());
+  const keys: { lookup: number; id: Uint8Array; key: Uint8Array }[] = [];
+  lookups.forEach(({ partition, requestIds, first, last }, lookup) => {
+    const fromGeneration = Math.max(0, generationOf(first, window) - 1);
+    const toGeneration = generationOf(last, window);
+    for (const id of requestIds) {
+      for (let g = fromGeneration; g <= toGeneration; g++)
+        keys.push({ lookup, id, key: dedupKey(partition, g, id) });
     }
-  }
+  });
+  if (keys.length === 0) return found;
+  const batch = db.read({ capacity: keys.length, autoDestroy: true });
+  const reads = keys.map(({ key }) => batch.get(key));
   batch.tryFlush();
-  const values = await Promise.all(reads.map((r) => r.value));
+  const values = await Promise.all(reads);
   values.forEach((value, i) => {
-    const read = reads[i];
-    if (value === null || read === undefined) return;
-    const hex = requestIdHex(read.id);
-    found.set(hex, Math.max(found.get(hex) ?? 0, readU64(value, 0)));
+    const { lookup, id } = keys[i] as (typeof keys)[number];
+    if (value === null) return;
+    const hex = requestIdHex(id);
+    const map = found[lookup] as Map<string, number>;
+    map.set(hex, Math.max(map.get(hex) ?? 0, readU64(value, 0)));
   });
   return found;
 }

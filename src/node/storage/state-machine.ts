@@ -86,6 +86,12 @@ interface PartitionState {
   applied: number;
 }
 
+/** One partition's committed entries to apply. */
+export interface PartitionEntries {
+  readonly partition: PartitionId;
+  readonly entries: readonly ApplyEntry[];
+}
+
 const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
 /** A plain Uint8Array view of a Buffer from rocksdb-native (no copy). */
@@ -144,21 +150,53 @@ export class StateMachine {
    * and the new applied index in one unsynced batch. Returns an outcome per entry.
    */
   async apply(partition: PartitionId, entries: readonly ApplyEntry[]): Promise<ApplyOutcome[]> {
-    return this.serial(partition, async () => {
-      if (entries.length === 0) return [];
-      const state = this.state(partition);
-      checkContiguous(partition, state.applied, entries);
+    const [outcomes] = await this.applyBatch([{ partition, entries }]);
+    return outcomes ?? [];
+  }
+
+  /**
+   * Applies several partitions' committed entries (at most one batch per partition) with one
+   * dedup read and one unsynced write for all: a ready cycle's applies cost two trips through
+   * the thread pool, not two per partition. Returns the outcomes per batch, in order.
+   */
+  async applyBatch(batches: readonly PartitionEntries[]): Promise<ApplyOutcome[][]> {
+    const todo = batches.filter((b) => b.entries.length > 0);
+    const partitions = todo.map((b) => b.partition);
+    if (new Set(partitions).size !== partitions.length) {
+      throw new InvalidCallError("applyBatch takes at most one batch per partition");
+    }
+    if (todo.length === 0) {
+      this.checkOpen();
+      if (this.failure !== undefined) throw this.failure;
+      return batches.map(() => []);
+    }
+    const planned = await this.serial(partitions, async () => {
       const window = this.dedupWindow;
-      const decoded = decodeEntries(entries);
-      const first = state.applied + 1;
-      const last = state.applied + entries.length;
-      const stored = await readDedupRecords(this.db, partition, requestIdsOf(decoded), first, last, window);
-      const expire = expireGenerations(partition, state.applied, last, window);
-      const plan = planApply(partition, decoded, stored, expire, window);
-      await this.write(plan.ops);
-      state.applied = last;
-      return plan.outcomes;
+      const lookups = todo.map(({ partition, entries }) => {
+        const state = this.state(partition);
+        checkContiguous(partition, state.applied, entries);
+        const decoded = decodeEntries(entries);
+        const first = state.applied + 1;
+        return {
+          partition,
+          decoded,
+          first,
+          last: first + entries.length - 1,
+          requestIds: requestIdsOf(decoded),
+        };
+      });
+      const stored = await readDedupRecords(this.db, lookups, window);
+      const plans = lookups.map(({ partition, decoded, first, last }, i) => {
+        const expire = expireGenerations(partition, first - 1, last, window);
+        return planApply(partition, decoded, stored[i] as Map<string, number>, expire, window);
+      });
+      await this.write(plans.flatMap((plan) => plan.ops));
+      lookups.forEach(({ partition, last }) => {
+        this.state(partition).applied = last;
+      });
+      return new Map(todo.map((b, i) => [b, (plans[i] as { outcomes: ApplyOutcome[] }).outcomes]));
     });
+    return batches.map((b) => planned.get(b) ?? []);
   }
 
   /** The value of `key` in the partition, or undefined. */
@@ -346,11 +384,13 @@ export class StateMachine {
     }
   }
 
-  /** Runs `task` after the partition's earlier writes, whatever their outcome. */
-  private serial<T>(partition: PartitionId, task: () => Promise<T>): Promise<T> {
+  /** Runs `task` after the earlier writes of the partition(s), whatever their outcome. */
+  private serial<T>(partitions: PartitionId | readonly PartitionId[], task: () => Promise<T>): Promise<T> {
     this.checkOpen();
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    const run = (this.queues.get(partition) ?? Promise.resolve()).then(() => {
+    const list = typeof partitions === "number" ? [partitions] : partitions;
+    const before = list.map((p) => this.queues.get(p)).filter((q) => q !== undefined);
+    const run = Promise.all(before).then(() => {
       if (this.failure !== undefined) throw this.failure;
       return task();
     });
@@ -358,10 +398,12 @@ export class StateMachine {
       () => undefined,
       () => undefined,
     );
-    this.queues.set(partition, settled);
-    void settled.then(() => {
-      if (this.queues.get(partition) === settled) this.queues.delete(partition);
-    });
+    for (const partition of list) {
+      this.queues.set(partition, settled);
+      void settled.then(() => {
+        if (this.queues.get(partition) === settled) this.queues.delete(partition);
+      });
+    }
     return run;
   }
 

@@ -1,6 +1,6 @@
 import type { NodeId, PartitionId } from "../ids.js";
 import type { RaftNode } from "../raft/raft.js";
-import type { Entry, ReadState, Refusal } from "../raft/types.js";
+import type { Entry, HardState, ReadState, Ready, Refusal } from "../raft/types.js";
 import { NotLeaderError, ProposalDroppedError, ProposalOutcomeUnknownError } from "./errors.js";
 
 interface Waiter {
@@ -39,10 +39,41 @@ export class Group {
    */
   readonly counts = { snapshotsInstalled: 0, snapshotsSent: 0, compactions: 0, leaderChanges: 0 };
 
+  /** Term and vote as last written to the Raft log. */
+  private written: { term: number; vote: NodeId | 0 };
+  /**
+   * The index the state machine has applied for this group. The core's applied index runs ahead
+   * of it while a cycle's apply is in flight (the store advances the core before applying), and
+   * reads are served from the state machine, so they go by this one.
+   */
+  private applied: number;
+
   constructor(
     readonly partition: PartitionId,
     readonly raft: RaftNode,
-  ) {}
+  ) {
+    this.written = { term: raft.term, vote: raft.vote };
+    this.applied = raft.appliedIndex;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /**
+   * The hard state a ready must write. The commit index alone is volatile (Raft, figure 2) and a
+   * restart takes the applied index as its floor (restart-state.ts), so a ready that only moves
+   * the commit index writes nothing: no fdatasync and no thread-pool hop between a quorum's
+   * acknowledgement and the apply. With entries or a snapshot it is written along, for free.
+   */
+  hardStateToWrite(ready: Ready): HardState | undefined {
+    const hs = ready.hardState;
+    if (hs === undefined) return undefined;
+    const logChanges = ready.entries.length > 0 || ready.snapshot !== undefined;
+    if (!logChanges && hs.term === this.written.term && hs.vote === this.written.vote) return undefined;
+    this.written = { term: hs.term, vote: hs.vote };
+    return hs;
+  }
 
   propose(data: Uint8Array): Promise<Applied> {
     const result = this.raft.propose(data);
@@ -70,6 +101,8 @@ export class Group {
   }
 
   onApplied(entries: readonly Entry[]): void {
+    const last = entries[entries.length - 1];
+    if (last) this.applied = Math.max(this.applied, last.index);
     for (const entry of entries) {
       const proposal = this.proposals.get(entry.index);
       if (!proposal) continue;
@@ -77,6 +110,7 @@ export class Group {
       if (proposal.term === entry.term) proposal.resolve({ index: entry.index, term: entry.term });
       else proposal.reject(new ProposalDroppedError(this.partition));
     }
+    this.serveReads();
   }
 
   /**
@@ -84,6 +118,7 @@ export class Group {
    * applied one by one here, and whether the leader's log had them is unknown.
    */
   onSnapshotRestored(index: number): void {
+    this.applied = Math.max(this.applied, index);
     for (const [at, proposal] of this.proposals) {
       if (at > index) continue;
       this.proposals.delete(at);
@@ -103,7 +138,7 @@ export class Group {
   }
 
   serveReads(): void {
-    const applied = this.raft.appliedIndex;
+    const applied = this.applied;
     let n = 0;
     while (n < this.confirmedReads.length && (this.confirmedReads[n] as { index: number }).index <= applied)
       n++;

@@ -5,7 +5,13 @@ import type { PartitionSnapshot } from "../storage/state-machine.js";
 /** What the store needs of the state machine (RocksDB, in src/node/storage). */
 export interface ReplicatedStateMachine {
   appliedIndex(partition: PartitionId): number | Promise<number>;
-  apply(partition: PartitionId, entries: readonly { index: number; data: Uint8Array }[]): Promise<unknown>;
+  /** Applies a ready cycle's committed entries, at most one batch per partition, together. */
+  applyBatch(
+    batches: readonly {
+      readonly partition: PartitionId;
+      readonly entries: readonly { index: number; data: Uint8Array }[];
+    }[],
+  ): Promise<unknown>;
   /** Makes everything applied durable; each partition's applied index as of the call. */
   flush(): Promise<ReadonlyMap<PartitionId, number>>;
   /** The partition's state at its applied index, to stream to a follower. */

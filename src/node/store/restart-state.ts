@@ -52,6 +52,9 @@ export function planRestart(
         "start rather than serve the partition wrong (see docs/node.md, known limits)",
     );
   }
+  // A change of the commit index alone is not written (Group.hardStateToWrite): the stored one
+  // may lag what the state machine applied, and what was applied was committed.
+  if (hardState.commit < applied) hardState = { ...hardState, commit: applied };
   const state: RestartState = {
     hardState,
     snapshot: { meta, data: EMPTY },

@@ -31,14 +31,15 @@ export interface GroupStatus {
   readonly leaderChanges: number;
 }
 
-export function groupStatusOf({ partition, raft, counts }: Group): GroupStatus {
+export function groupStatusOf(group: Group): GroupStatus {
+  const { partition, raft, counts } = group;
   return {
     partition,
     role: raft.role,
     term: raft.term,
     leader: raft.leader,
     commitIndex: raft.commitIndex,
-    appliedIndex: raft.appliedIndex,
+    appliedIndex: group.appliedIndex,
     lastIndex: raft.lastIndex,
     voters: raft.config.voters,
     learners: raft.config.learners,

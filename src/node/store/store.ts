@@ -1,5 +1,11 @@
 import type { NodeId, PartitionId } from "../ids.js";
-import type { Config, Message, Ready, SnapshotMeta } from "../raft/types.js";
+import {
+  type Config,
+  type Message,
+  type Ready,
+  type SnapshotMeta,
+  sendableBeforePersist,
+} from "../raft/types.js";
 import type { Placement } from "../ring/placement.js";
 import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
 import { type CompactionPolicy, Compactor, DEFAULT_COMPACTION } from "./compaction.js";
@@ -78,11 +84,13 @@ export interface StoreOptions {
 
 /**
  * The multi-Raft host: every Raft group this node is a member of, driven by one tick timer and
- * one ready cycle. A cycle takes the ready of every group that has one, makes all their entries
- * and hard states durable with ONE engine write (one fdatasync), then sends every group's
- * messages in one batch per peer, applies committed entries to the state machine, and answers
- * the proposals and reads waiting on them. Inputs arriving meanwhile are stepped into the cores
- * at once and handled by the next cycle, so batches grow with the load (group commit).
+ * one ready cycle. A cycle takes the ready of every group that has one, sends the leaders'
+ * appends, makes all their entries and hard states durable with ONE engine write (one
+ * fdatasync), then sends every group's other messages in one batch per peer, advances the
+ * cores, and applies the committed entries of all groups in one state-machine batch while the
+ * next cycle writes; proposals and reads are answered once applied. Inputs arriving meanwhile
+ * are stepped into the cores at once and handled by the next cycle, so batches grow with the
+ * load (group commit).
  *
  * Beside the cycle: the compactor cuts each group's log behind its durable applied index
  * (compaction.ts); a snapshot message in a ready is streamed by the snapshot sender rather than
@@ -104,6 +112,8 @@ export class Store {
   private idle: Promise<void> = Promise.resolve();
   /** The cycle running now (settled when none is). */
   private currentCycle: Promise<void> = Promise.resolve();
+  /** The apply of the last cycle (settled when done; never rejects: a failure fails the store). */
+  private applying: Promise<void> = Promise.resolve();
   private closedReason: string | undefined;
   private readonly counts = {
     compactions: 0,
@@ -247,7 +257,10 @@ export class Store {
     if (!group) throw new NotReplicaError(inbound.group);
     const receipt = await receiveSnapshot(group, inbound, {
       stateMachine: this.options.stateMachine,
-      cycleDone: () => this.currentCycle,
+      cycleDone: async () => {
+        await this.currentCycle;
+        await this.applying;
+      },
       isClosed: () => this.closedReason !== undefined,
       schedule: () => this.schedule(),
       fail: (error) => this.fail(error),
@@ -315,9 +328,11 @@ export class Store {
     if (isTargetReplica(this.placement, partition, this.options.self)) return false;
     const { raft } = group;
     if (raft.role === "leader") return false;
-    // Frozen first (no tick, step or cycle touches it), then out of the cycle in progress.
+    // Frozen first (no tick, step or cycle touches it), then out of the cycle in progress and
+    // of the apply running behind it.
     group.installing = true;
     await this.currentCycle;
+    await this.applying;
     this.groups.delete(partition);
     group.failAll(new NotReplicaError(partition));
     try {
@@ -446,6 +461,7 @@ export class Store {
     this.snapshots.close();
     await this.compactor.stop();
     await this.idle;
+    await this.applying;
     const error = new StoreClosedError(this.closedReason);
     for (const group of this.groups.values()) group.failAll(error);
   }
@@ -508,22 +524,73 @@ export class Store {
       if (group.installing || !group.raft.hasReady()) continue;
       const ready = group.raft.ready();
       readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader, Date.now()) });
-      if (ready.entries.length > 0 || ready.hardState || ready.snapshot) {
+      const hardState = group.hardStateToWrite(ready);
+      if (ready.entries.length > 0 || hardState || ready.snapshot) {
         writes.push({
           group: group.partition,
           entries: ready.entries,
-          hardState: ready.hardState,
+          hardState,
           snapshot: ready.snapshot?.meta,
         });
       }
     }
     if (readies.length === 0) return;
-    // 1. Durable first: nothing below may depend on state that a crash could lose.
+    // 1. A leader's appends and heartbeats leave before its own write (sendableBeforePersist), so
+    // that its fsync overlaps its followers'.
+    this.sendMessages(readies, sendableBeforePersist);
+    // 2. Durable next: nothing below may depend on state that a crash could lose.
     if (writes.length > 0) await this.options.engine.write(writes);
-    // 2. One batch per peer for all groups; snapshots stream on their own.
+    // 3. The rest (votes, acknowledgements, ...) promise durable state; snapshots stream on their own.
+    this.sendMessages(readies, (m) => !sendableBeforePersist(m));
+    // 4. Advance at once and apply behind: this cycle's apply overlaps the next cycle's write.
+    // Applies run one at a time in cycle order, and at most one runs beside a write (this cycle
+    // waits for the previous one first). What waits on an apply, proposals and reads, is
+    // answered when it completes; the group counts applied entries from there (Group.appliedIndex).
+    // A snapshot in a ready was installed in the state machine before it was stepped into the
+    // core (snapshot-receiver.ts): nothing to apply.
+    for (const { group, ready } of readies) {
+      if (ready.snapshot) await this.checkInstalled(group.partition, ready.snapshot.meta);
+    }
+    await this.applying;
+    for (const { group, ready, leaderChanged } of readies) {
+      group.raft.advance(ready);
+      if (ready.snapshot) group.onSnapshotRestored(ready.snapshot.meta.index);
+      if (leaderChanged) group.onLeaderChanged();
+      group.onReadStates(ready.readStates);
+      // advance() can make a group ready again (a lone voter, or a leader whose own persistence
+      // completes the quorum, commits right there): run another cycle now rather than at the
+      // next tick, which would add up to a tick to every write.
+      if (group.raft.hasReady()) this.cycleWanted = true;
+    }
+    this.applying = this.applyCommitted(readies).catch((error: unknown) =>
+      this.fail(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  /** Applies the readies' committed entries, all groups in one state-machine batch, then answers. */
+  private async applyCommitted(readies: readonly { group: Group; ready: Ready }[]): Promise<void> {
+    const applies = readies
+      .filter(({ ready }) => ready.committedEntries.length > 0)
+      .map(({ group, ready }) => ({
+        partition: group.partition,
+        entries: ready.committedEntries.map((e) => ({
+          index: e.index,
+          data: e.type === "normal" ? e.data : EMPTY,
+        })),
+      }));
+    if (applies.length > 0) await this.options.stateMachine.applyBatch(applies);
+    for (const { group, ready } of readies) group.onApplied(ready.committedEntries);
+  }
+
+  /** Sends the readies' messages that `which` selects: one batch per peer for all groups. */
+  private sendMessages(
+    readies: readonly { group: Group; ready: Ready }[],
+    which: (m: Message) => boolean,
+  ): void {
     const outbox = new Map<NodeId, GroupMessage[]>();
     for (const { group, ready } of readies) {
       for (const message of ready.messages) {
+        if (!which(message)) continue;
         if (message.type === "snapshot") {
           this.snapshots.start(group.partition, message);
           continue;
@@ -537,32 +604,6 @@ export class Store {
       }
     }
     for (const [to, batch] of outbox) this.options.send(to, batch);
-    // 3. Apply, then answer what waited on it. A snapshot in a ready was installed in the state
-    // machine before it was stepped into the core (snapshot-receiver.ts): nothing to apply.
-    await Promise.all(
-      readies.map(async ({ group, ready }) => {
-        if (ready.snapshot) await this.checkInstalled(group.partition, ready.snapshot.meta);
-        const entries = ready.committedEntries;
-        if (entries.length > 0) {
-          await this.options.stateMachine.apply(
-            group.partition,
-            entries.map((e) => ({ index: e.index, data: e.type === "normal" ? e.data : EMPTY })),
-          );
-        }
-      }),
-    );
-    for (const { group, ready, leaderChanged } of readies) {
-      group.raft.advance(ready);
-      if (ready.snapshot) group.onSnapshotRestored(ready.snapshot.meta.index);
-      group.onApplied(ready.committedEntries);
-      if (leaderChanged) group.onLeaderChanged();
-      group.onReadStates(ready.readStates);
-      group.serveReads();
-      // advance() can make a group ready again (a lone voter, or a leader whose own persistence
-      // completes the quorum, commits right there): run another cycle now rather than at the
-      // next tick, which would add up to a tick to every write.
-      if (group.raft.hasReady()) this.cycleWanted = true;
-    }
   }
 
   private async checkInstalled(partition: PartitionId, meta: SnapshotMeta): Promise<void> {

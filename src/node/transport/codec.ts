@@ -3,6 +3,11 @@
  * messages of proto/tinyo/v1/raft.proto, losing nothing, so that a message survives
  * toProto -> toBinary -> fromBinary -> fromProto unchanged.
  *
+ * Where it is used: snapshot streams (the snapshot message), Raft.Send and connect-node's generic
+ * Raft.Stream (batchFromProto), and tests, for which batchToProto is the reference encoding. The
+ * nodes' own peer streams encode and decode batches by hand (batch-wire.ts), to the same bytes,
+ * without the costs below.
+ *
  * Costs, for appends with many entries:
  * - Entry data is never copied here: toProto puts the entry's Uint8Array in the protobuf message
  *   as is, and fromProto hands on the one protobuf-es decoded. protobuf-es's fromBinary returns

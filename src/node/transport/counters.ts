@@ -1,24 +1,25 @@
 /** The transport's running totals, shared by its peer links and its Send handler. */
 export class TransportCounters {
-  /** Raft.Send calls that succeeded, and the messages they carried. */
+  /** Batches written on accepted peer streams, and the messages they carried. */
   sentBatches = 0;
   sentMessages = 0;
-  /** Raft.Send calls that failed (peer down, refused, timed out, rejected). */
+  /** Peer streams that failed (could not connect, refused, reset, stalled, ended by the peer). */
   failedCalls = 0;
   /** Outbound messages dropped because their queue was full (oldest first). */
   droppedOverflow = 0;
-  /** Outbound messages lost with a failed call. */
+  /** Outbound messages lost with a failed stream (not yet confirmed written when it failed). */
   droppedFailedCall = 0;
   /** Outbound messages dropped by an outbound drop fault (or a delay line overflowing). */
   droppedFault = 0;
   /** Outbound messages for a node the transport has no address for, or sent after close(). */
   droppedUnroutable = 0;
-  /** Inbound batches handed to onMessages, and their messages. */
+  /** Inbound batches handed to onMessages, and their messages (Stream and Send alike). */
   receivedBatches = 0;
   received = 0;
   /** Inbound messages discarded by an inbound drop fault (or by a delay cut short). */
   droppedInbound = 0;
-  /** Inbound calls refused: wrong token, malformed batch, misaddressed messages, shutting down. */
+  /** Inbound batches refused (each ends its stream or call): wrong token, malformed batch,
+   * misaddressed messages, another sender on the stream. */
   rejectedCalls = 0;
   /** Raft.SendSnapshot streams that the peer acknowledged, that failed, and the state bytes sent. */
   snapshotsSent = 0;
@@ -38,13 +39,13 @@ export class TransportCounters {
 export interface PeerLinkStats {
   readonly peer: number;
   readonly address: string;
-  /** Messages waiting for the next call. */
+  /** Messages waiting for the stream (for it to open, drain, or for the backoff to end). */
   readonly queued: number;
   /** Messages held by a delay fault. */
   readonly delayed: number;
-  /** Messages in the call now in flight (0 when none). */
+  /** Messages written (or opening a stream) and not yet confirmed sent. */
   readonly inFlight: number;
-  /** Failed calls in a row; 0 when the last call succeeded. */
+  /** Failed streams in a row; 0 once a stream was accepted. */
   readonly consecutiveFailures: number;
   readonly sentBatches: number;
   readonly sentMessages: number;

@@ -1,11 +1,13 @@
 /**
- * Raft messages between the nodes of a cluster over Connect-RPC (tinyo.v1.Raft.Send), batched
- * per peer: the multi-Raft store hands over every message for a peer, whatever its group, and
- * the transport sends them in as few calls as it can, one call per peer at a time, in order.
+ * Raft messages between the nodes of a cluster over Connect-RPC, batched per peer: the
+ * multi-Raft store hands over every message for a peer, whatever its group, and the transport
+ * writes them, in order, on one long-lived tinyo.v1.Raft.Stream per peer.
  *
- * Outbound: one PeerLink per peer (queue, one call in flight, backoff; see peer-link.ts) over one
- * HTTP/2 session, Connect protocol, binary. Inbound: routes() registers the Send handler (see
- * send-handler.ts), which checks the cluster token, decodes and hands each batch to onMessages.
+ * Outbound: one PeerLink per peer, created when setPeers() names the peer (queue, stream,
+ * backoff; see peer-link.ts) over one HTTP/2 session. Inbound: fastStream() is the stream's
+ * fast path (stream-handler.ts, which the node serves on node:http2 directly), routes()
+ * registers connect-node's generic Stream, and Send (send-handler.ts), one batch per unary call,
+ * for compatibility. All check the cluster token, decode and hand each batch to onMessages.
  * Fault rules (admin.proto) drop or delay traffic in either direction, per peer.
  *
  * Snapshots travel apart (snapshot-stream.ts): sendSnapshot() streams one over Raft.SendSnapshot
@@ -17,6 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { type MessageBatch, Raft, type SendResponse } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId, PartitionId } from "../ids.js";
+import type { FastClientStreamMethod } from "../service/fast-client-stream.js";
 import { ClusterToken } from "./cluster-token.js";
 import type { GroupMessage } from "./codec.js";
 import { TransportCounters, type TransportStats } from "./counters.js";
@@ -27,6 +30,7 @@ import {
   FaultRules,
   type FaultVerdict,
 } from "./faults.js";
+import { createRefuse, type InboundOptions } from "./inbound.js";
 import { type LogFn, PeerLink } from "./peer-link.js";
 import { createSendHandler } from "./send-handler.js";
 import {
@@ -36,6 +40,7 @@ import {
   type SnapshotReceipt,
   snapshotRequests,
 } from "./snapshot-stream.js";
+import { createFastStreamMethod, createStreamImpl } from "./stream-handler.js";
 
 export type { GroupMessage } from "./codec.js";
 export type { PeerLinkStats, TransportStats } from "./counters.js";
@@ -61,9 +66,10 @@ export interface PeerTransportOptions {
   snapshotTimeoutMs?: number;
   /** Structured log hook. */
   log?: (event: string, fields: Record<string, unknown>) => void;
-  /** Deadline of one Send call. Default 2000 ms. */
+  /** How long a peer stream may go without an answer (its headers, a drained write, a ping)
+   * before it is replaced; also the deadline to connect. Default 2000 ms. */
   callTimeoutMs?: number;
-  /** First backoff after a failed call, doubled per failure in a row. Default 50 ms. */
+  /** First backoff after a failed stream, doubled per failure in a row. Default 50 ms. */
   backoffInitialMs?: number;
   /** Longest backoff. Default 1000 ms. */
   backoffMaxMs?: number;
@@ -84,13 +90,15 @@ export class PeerTransport {
   private readonly unroutableLogged = new Set<NodeId>();
   private readonly log: LogFn;
   private readonly sendHandler: ReturnType<typeof createSendHandler>;
+  private readonly streamImpl: ReturnType<typeof createStreamImpl>;
+  private readonly fastStreamMethod: FastClientStreamMethod;
   private readonly snapshotHandler: ReturnType<typeof createSnapshotHandler> | undefined;
 
   constructor(private readonly options: PeerTransportOptions) {
     this.self = options.self;
     this.token = new ClusterToken(options.clusterToken);
     this.log = options.log ?? (() => {});
-    this.sendHandler = createSendHandler({
+    const inbound: InboundOptions = {
       self: this.self,
       token: this.token,
       faults: this.faultRules,
@@ -98,7 +106,11 @@ export class PeerTransport {
       closing: this.closing.signal,
       onMessages: options.onMessages,
       log: this.log,
-    });
+    };
+    const refuse = createRefuse(inbound);
+    this.sendHandler = createSendHandler(inbound, refuse);
+    this.streamImpl = createStreamImpl(inbound, refuse);
+    this.fastStreamMethod = createFastStreamMethod(inbound, refuse);
     const onSnapshot = options.onSnapshot;
     this.snapshotHandler =
       onSnapshot &&
@@ -153,9 +165,9 @@ export class PeerTransport {
   }
 
   /**
-   * Queues messages for a peer; never blocks, never throws. All messages queued for one peer
-   * while a call to it is in flight go together in the next call (one Raft.Send per peer at a
-   * time). Messages for an unknown peer, or sent after close(), are dropped and counted.
+   * Queues messages for a peer; never blocks, never throws. Messages queued for one peer in the
+   * same macrotask, or while its stream is held by flow control, go together in one batch.
+   * Messages for an unknown peer, or sent after close(), are dropped and counted.
    */
   send(to: NodeId, messages: readonly GroupMessage[]): void {
     if (messages.length === 0) return;
@@ -210,13 +222,19 @@ export class PeerTransport {
     }
   }
 
-  /** Registers tinyo.v1.Raft (Send, and SendSnapshot given onSnapshot) on a Connect router. */
+  /** Registers tinyo.v1.Raft (Stream, Send, and SendSnapshot given onSnapshot) on a Connect router. */
   routes(router: ConnectRouter): void {
     const impl: Partial<ServiceImpl<typeof Raft>> = {
       send: (request, context) => this.sendHandler(request, context.signal),
+      stream: this.streamImpl,
     };
     if (this.snapshotHandler) impl.sendSnapshot = this.snapshotHandler;
     router.service(Raft, impl);
+  }
+
+  /** Raft.Stream on the node's fast path (service/fast-client-stream.ts), in front of routes(). */
+  fastStream(): FastClientStreamMethod {
+    return this.fastStreamMethod;
   }
 
   /** Serves one Raft.Send call (the node also serves it on its fast path: service/fast-unary.ts). */
@@ -274,8 +292,9 @@ export class PeerTransport {
   }
 
   /**
-   * Stops sending (what is queued is dropped, calls in flight are cancelled), closes the HTTP/2
-   * sessions, and makes the Send handler answer Unavailable. The HTTP/2 server is the caller's.
+   * Stops sending (what is queued is dropped, the streams are cancelled), closes the HTTP/2
+   * sessions, ends the inbound streams and makes Send answer Unavailable. The HTTP/2 server is
+   * the caller's.
    */
   async close(): Promise<void> {
     if (!this.closing.signal.aborted) {
