@@ -6,7 +6,10 @@
  * - pause: SIGSTOP the same way, SIGCONT at the end (a frozen leader that wakes up still
  *   believing it leads is the classic way to serve a stale read);
  * - partition: Raft traffic cut through the Admin service: a random majority/minority split, the
- *   busiest leader isolated, or a bridge (two halves that only one node connects).
+ *   busiest leader isolated, or a bridge (two halves that only one node connects);
+ * - membership: one node (often the busiest leader) removed from the member list while it keeps
+ *   running, so its replicas and leaderships move to the others; added back (Join) at the heal,
+ *   so they move back, often before the first moves are done.
  * Every choice comes from the seeded random source, so a seed replays the same schedule (the
  * cluster's own timing still differs from run to run).
  */
@@ -14,12 +17,13 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Random } from "../node/random.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
+import type { MembershipFaults } from "./membership-faults.js";
 import type { NetworkFaults } from "./network-faults.js";
 
 /** How long a heal waits for a restarted node to answer. */
 const RESTART_TIMEOUT_MS = 30_000;
 
-export const NEMESIS_KINDS = ["kill", "pause", "partition"] as const;
+export const NEMESIS_KINDS = ["kill", "pause", "partition", "membership"] as const;
 export type NemesisKind = (typeof NEMESIS_KINDS)[number];
 
 /** One fault, for the progress line and the history file; times are the recorder's. */
@@ -45,10 +49,12 @@ export class Nemesis {
   readonly faults: FaultRecord[] = [];
   private readonly killed = new Set<number>();
   private readonly paused = new Set<number>();
+  private readonly removed = new Set<number>();
 
   constructor(
     private readonly cluster: ChaosCluster,
     private readonly network: NetworkFaults,
+    private readonly members: MembershipFaults,
     private readonly options: NemesisOptions,
   ) {}
 
@@ -83,6 +89,8 @@ export class Nemesis {
     this.killed.clear();
     await this.network.waitAnswering(restarted, RESTART_TIMEOUT_MS);
     await this.network.heal();
+    for (const id of this.removed) await this.members.addBack(id);
+    this.removed.clear();
   }
 
   /** The fault's description; a fault that could not be injected says so (and is healed). */
@@ -114,6 +122,14 @@ export class Nemesis {
       }
       case "partition":
         return this.partition();
+      case "membership": {
+        const [target] = await this.someNodes();
+        if (target === undefined) return "membership: no node";
+        const others = this.cluster.nodeIds.filter((n) => n !== target);
+        await this.members.remove(target, others[this.options.random.int(others.length)] as number);
+        this.removed.add(target);
+        return `remove member ${target}`;
+      }
     }
   }
 

@@ -28,7 +28,7 @@ export function parseDuration(text: string): number {
   return ms;
 }
 
-/** "kill,pause,partition", any subset; "none" for no faults. */
+/** "kill,pause,partition,membership", any subset; "none" for no faults. */
 export function parseNemesis(text: string): NemesisKind[] {
   if (text.trim() === "none") return [];
   const kinds = text.split(",").map((s) => s.trim());

@@ -11,6 +11,7 @@ import { Random } from "../node/random.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 import { type CheckResult, checkHistory } from "./checker.js";
 import type { Operation } from "./history.js";
+import { MembershipFaults } from "./membership-faults.js";
 import { type FaultRecord, Nemesis, type NemesisKind } from "./nemesis.js";
 import { NetworkFaults } from "./network-faults.js";
 import { type HistoryCounts, HistoryRecorder } from "./recorder.js";
@@ -32,6 +33,9 @@ export interface ChaosOptions {
 export interface ChaosTarget {
   readonly cluster: ChaosCluster;
   readonly partitions: number;
+  /** The cluster's replication factor and vnodes (a membership fault's Join carries them). */
+  readonly replication: number;
+  readonly vnodes: number;
   /** Where the node logs are, for messages. */
   readonly logs: string;
   /** Called once the run is over, whatever happened. */
@@ -86,7 +90,12 @@ export async function runChaos(options: ChaosOptions, target: ChaosTarget): Prom
     }
     const recorder = new HistoryRecorder();
     const random = new Random(options.seed);
-    const nemesis = new Nemesis(cluster, network, {
+    const members = new MembershipFaults(cluster, admin, {
+      partitions,
+      replication: target.replication,
+      vnodes: target.vnodes,
+    });
+    const nemesis = new Nemesis(cluster, network, members, {
       kinds: options.nemesis,
       random: new Random(options.seed, 1),
       partitions,

@@ -53,8 +53,13 @@ export interface ClusterStatus {
 export class ClusterControl {
   private constructor(
     readonly paths: ClusterPaths,
-    readonly spec: ClusterSpec,
+    private currentSpec: ClusterSpec,
   ) {}
+
+  /** cluster.json as last read (re-read after `add` and `remove`, which change it). */
+  get spec(): ClusterSpec {
+    return this.currentSpec;
+  }
 
   /** The cluster's control; ClusterNotRunningError when it was never created. */
   static open(ref: ClusterRef = {}): ClusterControl {
@@ -147,6 +152,25 @@ export class ClusterControl {
   /** SIGCONT after a pause. */
   resume(id: number): Promise<NodeProcessStatus> {
     return this.nodeRequest({ op: "resume", node: this.checked(id) });
+  }
+
+  /** Records node `id` in cluster.json and starts it with --join (see membership.ts). */
+  async add(id: number, port: number, metricsPort?: number): Promise<NodeProcessStatus> {
+    await this.request({ op: "add", node: id, port, ...(metricsPort !== undefined && { metricsPort }) });
+    this.reload();
+    const node = this.status().nodes.find((n) => n.id === id);
+    if (!node) throw new UnknownNodeError(id, this.nodeIds);
+    return node;
+  }
+
+  /** Stops node `id`, deletes its data and drops it from cluster.json (its replicas must have moved). */
+  async remove(id: number): Promise<void> {
+    await this.request({ op: "remove", node: this.checked(id) });
+    this.reload();
+  }
+
+  private reload(): void {
+    this.currentSpec = readSpec(this.paths) ?? this.currentSpec;
   }
 
   /** Asks the supervisor to stop every node and exit; resolves once it answered. */

@@ -23,14 +23,22 @@ export function currentCliEntry(): CliEntry {
   return { execPath: process.execPath, execArgv: process.execArgv, script };
 }
 
+/**
+ * A founding node gets --peers (every member now; only a brand-new data directory reads it, the
+ * member list then lives in the cluster), a node added later --join with the others' addresses.
+ */
 export function nodeArgs(spec: ClusterSpec, paths: ClusterPaths, id: number): string[] {
   const { settings } = spec;
+  const self = spec.members.find((m) => m.id === id);
+  const others = spec.members.filter((m) => m.id !== id);
+  const membership = self?.joined
+    ? ["--listen", addressOf(self), "--join", others.map(addressOf).join(",")]
+    : ["--peers", spec.members.map((m) => `${m.id}=${addressOf(m)}`).join(",")];
   return [
     "node",
     "--id",
     String(id),
-    "--peers",
-    spec.members.map((m) => `${m.id}=${addressOf(m)}`).join(","),
+    ...membership,
     "--data",
     paths.dataDir(id),
     "--partitions",

@@ -15,6 +15,8 @@ export interface ClusterMember {
   readonly port: number;
   /** Prometheus /metrics (plain HTTP/1.1); absent in clusters created before it existed. */
   readonly metricsPort?: number;
+  /** Added by `cluster add`: started with --join (the founding members start with --peers). */
+  readonly joined?: boolean;
 }
 
 export interface ClusterSettings {

@@ -6,10 +6,11 @@
  * then SIGKILL after the grace period) before it exits.
  */
 
+import { rmSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CliEntry, type NodeProcess, spawnNode } from "./node-process.js";
 import type { ClusterPaths } from "./paths.js";
-import type { ClusterSpec } from "./spec.js";
+import { type ClusterSpec, LOOPBACK, writeSpec } from "./spec.js";
 import type { NodeExit, NodeRecord, NodeState, SupervisorState } from "./state.js";
 import { writeSupervisorState } from "./state.js";
 import type { ControlRequest, StopSignal } from "./supervisor-protocol.js";
@@ -54,30 +55,12 @@ export class Supervisor {
   private closing = false;
 
   constructor(
-    private readonly spec: ClusterSpec,
+    private spec: ClusterSpec,
     private readonly paths: ClusterPaths,
     private readonly entry: CliEntry,
     private readonly log: SupervisorLog,
   ) {
-    this.slots = new Map(
-      spec.members.map((m) => [
-        m.id,
-        {
-          id: m.id,
-          child: undefined,
-          exited: undefined,
-          state: "stopped",
-          intent: undefined,
-          restarts: 0,
-          failures: 0,
-          since: new Date(),
-          startedAt: 0,
-          restartAt: undefined,
-          timer: undefined,
-          lastExit: null,
-        },
-      ]),
-    );
+    this.slots = new Map(spec.members.map((m) => [m.id, newSlot(m.id)]));
   }
 
   startAll(): void {
@@ -113,6 +96,12 @@ export class Supervisor {
       case "resume":
         this.resume(this.slot(request.node));
         break;
+      case "add":
+        this.add(request.node, request.port, request.metricsPort);
+        break;
+      case "remove":
+        await this.remove(this.slot(request.node));
+        break;
       case "shutdown":
         await this.shutdown();
         break;
@@ -138,6 +127,33 @@ export class Supervisor {
       );
     }
     return slot;
+  }
+
+  /** Records a new member in cluster.json and starts it; it joins the running cluster. */
+  private add(id: number, port: number, metricsPort: number | undefined): void {
+    if (this.slots.has(id)) throw new ControlError(`node ${id} is already in this cluster`);
+    const member = {
+      id,
+      host: LOOPBACK,
+      port,
+      ...(metricsPort !== undefined && { metricsPort }),
+      joined: true,
+    };
+    this.spec = { ...this.spec, members: [...this.spec.members, member] };
+    writeSpec(this.paths, this.spec);
+    const slot = newSlot(id);
+    this.slots.set(id, slot);
+    this.spawn(slot);
+  }
+
+  /** Stops a member whose replicas moved away, deletes its data (not its log) and drops it from cluster.json. */
+  private async remove(slot: Slot): Promise<void> {
+    await this.stop(slot, "SIGTERM", "shutdown");
+    this.slots.delete(slot.id);
+    this.spec = { ...this.spec, members: this.spec.members.filter((m) => m.id !== slot.id) };
+    writeSpec(this.paths, this.spec);
+    rmSync(this.paths.dataDir(slot.id), { recursive: true, force: true });
+    this.log("node.removed", { node: slot.id });
   }
 
   private async kill(slot: Slot, signal: StopSignal): Promise<void> {
@@ -255,6 +271,23 @@ export class Supervisor {
   private persist(): void {
     writeSupervisorState(this.paths, this.state());
   }
+}
+
+function newSlot(id: number): Slot {
+  return {
+    id,
+    child: undefined,
+    exited: undefined,
+    state: "stopped",
+    intent: undefined,
+    restarts: 0,
+    failures: 0,
+    since: new Date(),
+    startedAt: 0,
+    restartAt: undefined,
+    timer: undefined,
+    lastExit: null,
+  };
 }
 
 function record(slot: Slot): NodeRecord {

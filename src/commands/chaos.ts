@@ -16,6 +16,7 @@ import { type ChaosProgress, type ChaosResult, type ChaosTarget, runChaos } from
 import { TinyoCommand } from "../cli/base-command.js";
 import { UsageError } from "../cli/error-message.js";
 import { ClusterControl, ClusterNotRunningError } from "../cluster/index.js";
+import { PLACEMENT_DEFAULTS } from "../node/ring/index.js";
 
 /** The Raft tick of the cluster a run starts: the node's default. */
 const TICK_MS = 50;
@@ -46,7 +47,7 @@ the checker gave up (budget) without finding an anomaly.`;
       default: "60s",
     }),
     nemesis: Flags.string({
-      summary: "Faults: any of kill,pause,partition, or none.",
+      summary: "Faults: any of kill,pause,partition,membership, or none.",
       default: "kill,pause,partition",
     }),
     clients: Flags.string({ summary: "Concurrent clients (1 to 100).", default: "10" }),
@@ -139,6 +140,8 @@ the checker gave up (budget) without finding an anomaly.`;
       return {
         cluster: new ControlledCluster(control),
         partitions: control.spec.settings.partitions,
+        replication: control.spec.settings.replication,
+        vnodes: control.spec.settings.vnodes,
         logs: control.paths.dir,
         close: async () => {},
       };
@@ -150,7 +153,15 @@ the checker gave up (budget) without finding an anomaly.`;
       execArgv: process.execArgv,
       entry: process.argv[1] as string,
     });
-    return { cluster, partitions, logs: cluster.dir, close: () => cluster.close() };
+    // The local cluster's nodes run with the defaults: RF 3 (or fewer nodes), 64 vnodes.
+    return {
+      cluster,
+      partitions,
+      replication: Math.min(PLACEMENT_DEFAULTS.replication, nodes),
+      vnodes: PLACEMENT_DEFAULTS.vnodes,
+      logs: cluster.dir,
+      close: () => cluster.close(),
+    };
   }
 }
 

@@ -12,13 +12,21 @@ shuts it down gracefully.`;
 
   static override examples = [
     "<%= config.bin %> node --id 1 --peers 1=127.0.0.1:50051,2=127.0.0.1:50052,3=127.0.0.1:50053 --data /tmp/tinyo/1",
+    "<%= config.bin %> node --id 4 --listen 127.0.0.1:50054 --join 127.0.0.1:50051 --data /tmp/tinyo/4",
   ];
 
   static override flags = {
-    id: Flags.string({ summary: "This node's id: one of the ids in --peers.", required: true }),
-    peers: Flags.string({
-      summary: "Every node of the cluster, this one included: ID=HOST:PORT,ID=HOST:PORT,...",
+    id: Flags.string({
+      summary: "This node's id: one of the ids in --peers, or a new id with --join.",
       required: true,
+    }),
+    peers: Flags.string({
+      summary: "A new cluster's founding nodes, this one included: ID=HOST:PORT,ID=HOST:PORT,...",
+      exclusive: ["join"],
+    }),
+    join: Flags.string({
+      summary: "Join a running cluster: HOST:PORT of one or more of its nodes (needs --listen).",
+      exclusive: ["peers"],
     }),
     listen: Flags.string({
       summary: "HOST:PORT to listen on; default: this node's address in --peers. The port must be the same.",
@@ -69,6 +77,7 @@ shuts it down gracefully.`;
         {
           id: flags.id,
           peers: flags.peers,
+          join: flags.join,
           listen: flags.listen,
           data: flags.data,
           partitions: flags.partitions,

@@ -24,8 +24,14 @@ export interface NodeConfig {
   readonly id: NodeId;
   /** Where this node's HTTP/2 server listens. */
   readonly listen: { readonly host: string; readonly port: number; readonly address: string };
-  /** Every member of the cluster (this node included), ascending by id. */
+  /**
+   * The founding members of the cluster (this node included), ascending by id; with `join`, this
+   * node alone. Only a brand-new node reads it: afterwards the member list is the one the
+   * cluster's metadata group holds.
+   */
   readonly peers: readonly PeerAddress[];
+  /** Addresses of running members to ask for admission: this node joins an existing cluster. */
+  readonly join?: readonly string[];
   /** The node's data directory: `raft/` (the Raft log) and `kv/` (RocksDB) live under it. */
   readonly dataDir: string;
   readonly partitions: number;
@@ -48,6 +54,7 @@ export interface RawNodeFlags {
   readonly id?: string | number;
   readonly listen?: string;
   readonly peers?: string;
+  readonly join?: string;
   readonly data?: string;
   readonly partitions?: string | number;
   readonly replication?: string | number;
@@ -78,7 +85,21 @@ export const DEVELOPMENT_TOKEN = "tinyo-development-token";
 
 export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}): NodeConfig {
   const id = nodeId(parseInteger("--id", required("--id", flags.id), LIMITS.nodeId));
-  const peers = parsePeers(required("--peers", flags.peers));
+  if (flags.join !== undefined && flags.peers !== undefined) {
+    throw new ConfigError(
+      "--join and --peers exclude each other: --peers lists a new cluster's founding members, --join " +
+        "names members of a running cluster to join",
+    );
+  }
+  const join = flags.join === undefined ? undefined : parseJoin(flags.join);
+  if (join && flags.listen === undefined) {
+    throw new ConfigError(
+      "--listen is required with --join: this node's own HOST:PORT, where the others reach it",
+    );
+  }
+  const peers = join
+    ? [{ id, ...parseAddress("--listen", flags.listen as string) }]
+    : parsePeers(required("--peers (or --join)", flags.peers));
   const self = peers.find((p) => p.id === id);
   if (!self) {
     throw new ConfigError(
@@ -103,10 +124,10 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
   const replication = optionalInteger(
     "--replication",
     flags.replication,
-    Math.min(PLACEMENT_DEFAULTS.replication, peers.length),
+    join ? PLACEMENT_DEFAULTS.replication : Math.min(PLACEMENT_DEFAULTS.replication, peers.length),
     { min: 1, max: Number.MAX_SAFE_INTEGER },
   );
-  if (replication > peers.length) {
+  if (!join && replication > peers.length) {
     throw new ConfigError(
       `--replication ${replication} needs at least ${replication} nodes but --peers lists ${peers.length}: ` +
         `lower --replication to at most ${peers.length} or add peers`,
@@ -135,6 +156,7 @@ export function parseNodeConfig(flags: RawNodeFlags, env: NodeJS.ProcessEnv = {}
     id,
     listen: { host: listen.host, port: listen.port, address: listen.address },
     peers,
+    ...(join && { join }),
     dataDir: data,
     partitions,
     replication,
@@ -180,6 +202,18 @@ export function parsePeers(text: string): PeerAddress[] {
     peers.push({ id, ...address });
   }
   return peers.sort((a, b) => a.id - b.id);
+}
+
+/** Parses "127.0.0.1:50051,127.0.0.1:50052": the members to ask for admission. */
+export function parseJoin(text: string): string[] {
+  const items = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (items.length === 0) {
+    throw new ConfigError("--join is empty: give HOST:PORT of one or more running members, comma-separated");
+  }
+  return items.map((item) => parseAddress("--join entry", item).address);
 }
 
 /** Parses HOST:PORT, with an IPv6 host in brackets ([::1]:50051). */

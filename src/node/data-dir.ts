@@ -2,8 +2,10 @@
  * The node's data directory: `raft/` (the Raft log), `kv/` (RocksDB) and `node.json`, which
  * records whose data it is. A node refuses a directory that holds other files (it would not
  * be the first program to spread its files through someone's home), and one written by another
- * node or for another placement: the same key would then live in another partition, or a Raft
- * vote cast by one node would be taken for another's.
+ * node or with another partition count, replication factor or vnode count: the same key would
+ * then live in another partition, or a Raft vote cast by one node would be taken for another's.
+ * The member list is not pinned: it lives in the cluster's metadata Raft group and changes with
+ * `cluster add` and `cluster remove`.
  */
 
 import { mkdir, readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
@@ -22,7 +24,6 @@ const OWN_ENTRIES = new Set(["raft", "kv", IDENTITY_FILE, `${IDENTITY_FILE}.tmp`
 interface Identity {
   readonly format: number;
   readonly node: number;
-  readonly members: readonly number[];
   readonly partitions: number;
   readonly replication: number;
   readonly vnodes: number;
@@ -39,7 +40,6 @@ export async function prepareDataDir(config: NodeConfig): Promise<DataDir> {
   const expected: Identity = {
     format: FORMAT,
     node: config.id,
-    members: config.peers.map((p) => p.id),
     partitions: config.partitions,
     replication: config.replication,
     vnodes: config.vnodes,
@@ -64,6 +64,7 @@ export async function prepareDataDir(config: NodeConfig): Promise<DataDir> {
   } else {
     checkIdentity(dir, stored, expected);
   }
+  // A directory from before dynamic membership also lists "members": rewritten without them.
   if (stored === undefined || JSON.stringify(stored) !== JSON.stringify(expected)) {
     const path = join(dir, IDENTITY_FILE);
     await writeFile(`${path}.tmp`, `${JSON.stringify(expected, null, 2)}\n`);
@@ -101,12 +102,5 @@ function checkIdentity(dir: string, stored: Identity, expected: Identity): void 
           `cluster's data cannot change this way; start with --${key} ${stored[key]}`,
       );
     }
-  }
-  const members = (m: readonly number[]) => [...m].sort((a, b) => a - b).join(",");
-  if (members(stored.members ?? []) !== members(expected.members)) {
-    throw new DataDirError(
-      `--data ${dir} was created for the members ${members(stored.members ?? [])}, now --peers lists ` +
-        `${members(expected.members)}: membership changes are not supported yet; use the same node ids`,
-    );
   }
 }

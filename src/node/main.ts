@@ -10,6 +10,7 @@
  */
 
 import { randomInt } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { pino } from "pino";
 import { Admin } from "../gen/tinyo/v1/admin_pb.js";
@@ -18,6 +19,9 @@ import { Raft } from "../gen/tinyo/v1/raft_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
+import { JoinError, joinCluster } from "./membership/join-cluster.js";
+import { type MemberList, readMembers } from "./membership/member-records.js";
+import { Membership } from "./membership/membership.js";
 import { serveMetrics } from "./metrics/metrics-server.js";
 import { createNodeMetrics } from "./metrics/node-metrics.js";
 import { balancedLeaders, buildPlacement } from "./ring/index.js";
@@ -32,6 +36,7 @@ import { Routing } from "./service/routing.js";
 import { ListenError, listen, type NodeServer } from "./service/server.js";
 import { RaftEngine } from "./storage/raft-engine.js";
 import { StateMachine } from "./storage/state-machine.js";
+import { metadataPartition } from "./store/replica-targets.js";
 import { Store } from "./store/store.js";
 import { PeerTransport } from "./transport/peer-transport.js";
 
@@ -49,6 +54,8 @@ const DRAIN_MS = 5000;
 /** Then how long for the HTTP/2 sessions to end by themselves. */
 const SESSION_GRACE_MS = 1000;
 const LEADER_WATCH_MS = 250;
+/** How long a joining node keeps asking the members it was given to admit it. */
+const JOIN_TIMEOUT_MS = 60_000;
 
 export interface RunningNode {
   /** Shuts down gracefully (once; later calls share the first); resolves when all is closed. */
@@ -86,13 +93,17 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     closers.push(() => engine.close());
 
     const self = config.id;
-    const addresses = new Map<NodeId, string>(config.peers.map((p) => [p.id, p.address]));
-    const placement = buildPlacement({
-      members: [...addresses.keys()],
+    const settings = {
       partitions: config.partitions,
       vnodes: config.vnodes,
       replication: config.replication,
-    });
+    };
+    const founding = config.join ? undefined : new Map(config.peers.map((p) => [p.id, p.address]));
+    const members = await initialMembers(config, stateMachine, founding);
+    // The address book only grows: a member being removed still hosts replicas until they move.
+    const addresses = new Map<NodeId, string>(members);
+    addresses.set(self, config.listen.address);
+    const placement = buildPlacement({ members: [...members.keys()], ...settings });
     const outcomes = new ApplyOutcomes(stateMachine);
     let store: Store | undefined;
     const transport = new PeerTransport({
@@ -106,9 +117,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
     closers.push(() => transport.close());
     let running: RunningNode | undefined;
+    const peers = new PeerClients(addresses);
+    closers.push(() => peers.close());
     store = await Store.open({
       self,
       placement,
+      join: config.join !== undefined,
+      onReplicaRemoved: (partition, node) => void tellRemoved(peers, partition, node, log),
       balancedLeaders: balancedLeaders(placement),
       engine,
       stateMachine: outcomes,
@@ -126,13 +141,27 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const opened = store;
     closers.push(() => opened.close());
 
-    const peers = new PeerClients(addresses);
-    closers.push(() => peers.close());
-    const routing = new Routing(self, store, placement);
+    const membership = new Membership({
+      self,
+      settings,
+      store,
+      source: stateMachine,
+      initial: members,
+      founding,
+      log: (event, fields) => log.info({ event, ...fields }),
+      onChange: (list, next) => {
+        for (const [id, address] of list) addresses.set(id, address);
+        transport.setPeers(addresses);
+        opened.setPlacement(next, balancedLeaders(next));
+      },
+    });
+    closers.push(() => membership.stop());
+    const routing = new Routing(self, store, () => membership.placement);
     const inFlight = new InFlight(self);
     const metrics = createNodeMetrics({
       node: self,
-      groups: () => opened.status(),
+      // The metadata group is not a partition of the key space.
+      groups: () => opened.status().filter((g) => g.partition < config.partitions),
       totals: { put: () => stats.puts.total, get: () => stats.gets.total },
     });
     const clock = () => performance.now();
@@ -156,8 +185,8 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const kv = createKvService(kvDeps, kvOperations);
     const admin = createAdminService({
       self,
-      addresses,
-      placement,
+      address: config.listen.address,
+      membership,
       store,
       routing,
       peers,
@@ -194,12 +223,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     }
 
     store.start();
+    membership.start();
     const stopWatching = watchLeaders(store, log);
     log.info(
       {
         event: "listening",
         address: config.listen.address,
-        peers: Object.fromEntries(addresses),
+        members: Object.fromEntries(members),
         partitions: config.partitions,
         replicas: store.partitions().length,
         replication: config.replication,
@@ -265,6 +295,50 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     if (error instanceof DataDirError) throw new StartupError(error.message);
     throw new StartupError(`the node could not start: ${message(error)}`);
   }
+}
+
+/**
+ * The member list to start with: the one this node's replica of the metadata group applied, if
+ * any; else, joining, the one the cluster answers; else the founding members (--peers).
+ */
+async function initialMembers(
+  config: NodeConfig,
+  stateMachine: StateMachine,
+  founding: MemberList | undefined,
+): Promise<MemberList> {
+  const stored = await readMembers(stateMachine, metadataPartition(config.partitions));
+  if (stored.size > 0) return stored;
+  if (founding) return founding;
+  const settings = { partitions: config.partitions, vnodes: config.vnodes, replication: config.replication };
+  try {
+    return await joinCluster(config.join ?? [], config.id, config.listen.address, settings, JOIN_TIMEOUT_MS);
+  } catch (error) {
+    if (error instanceof JoinError) throw new StartupError(error.message);
+    throw error;
+  }
+}
+
+/**
+ * A removal this node proposed is applied: tell the removed node, which the leader no longer
+ * talks to, that it may erase its replica (retried for a while: it may be restarting, or not
+ * have applied the member list that drops it yet).
+ */
+async function tellRemoved(
+  peers: PeerClients,
+  partition: PartitionId,
+  node: NodeId,
+  log: Logger,
+): Promise<void> {
+  for (let attempt = 0; attempt < 30; attempt++) {
+    try {
+      const { erased } = await peers.admin(node).eraseReplica({ partition }, { timeoutMs: 5000 });
+      if (erased) return;
+    } catch {
+      // Unreachable now: try again.
+    }
+    await sleep(1000);
+  }
+  log.warn({ event: "erase_not_confirmed", partition, node }, "a removed replica was not erased");
 }
 
 /** Logs, every LEADER_WATCH_MS, the partitions whose leader changed (one line for all of them). */

@@ -35,8 +35,14 @@ function alive(pid: number): boolean {
   }
 }
 
-async function chaos(args: string[]): Promise<{ code: number | null; result: ChaosJson; stderr: string }> {
-  const { code, stdout, stderr } = await runCli(["chaos", "--json", "--nodes", "3", ...args], 150_000);
+async function chaos(
+  args: string[],
+  nodes = 3,
+): Promise<{ code: number | null; result: ChaosJson; stderr: string }> {
+  const { code, stdout, stderr } = await runCli(
+    ["chaos", "--json", "--nodes", String(nodes), ...args],
+    150_000,
+  );
   const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as ChaosJson;
   return { code, result, stderr };
 }
@@ -51,6 +57,21 @@ describe("tinyo chaos", () => {
     expect(result.faults.length).toBeGreaterThan(0);
     const lines = readFileSync(history, "utf8").trim().split("\n");
     expect(lines.filter((l) => l.includes('"type":"op"'))).toHaveLength(result.ops);
+    expect(result.nodePids.filter(alive)).toEqual([]);
+  }, 180_000);
+
+  it("finds a 20-second run with membership changes linearizable", async () => {
+    // 4 nodes: removing one leaves 3, the replication factor.
+    const { code, result, stderr } = await chaos(
+      ["--duration", "20s", "--seed", "3", "--nemesis", "membership"],
+      4,
+    );
+    expect(result.verdict, stderr).toBe("linearizable");
+    expect(code).toBe(0);
+    expect(
+      result.faults.some((f) => /^remove member \d$/.test(f)),
+      result.faults.join("; "),
+    ).toBe(true);
     expect(result.nodePids.filter(alive)).toEqual([]);
   }, 180_000);
 
@@ -78,7 +99,7 @@ describe("tinyo chaos", () => {
     const { code, stderr } = await runCli(["chaos", "--nemesis", "flood"], 60_000);
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(
-      'Error: --nemesis flood: "flood" is not one of kill, pause, partition (or none)',
+      'Error: --nemesis flood: "flood" is not one of kill, pause, partition, membership (or none)',
     );
   }, 90_000);
 });

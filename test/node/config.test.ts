@@ -141,7 +141,7 @@ describe("parseNodeConfig", () => {
 
   it("requires --id, --peers and --data, and a non-empty token", () => {
     expect(error({ ...base, id: undefined })).toBe("--id is required");
-    expect(error({ ...base, peers: undefined })).toBe("--peers is required");
+    expect(error({ ...base, peers: undefined })).toBe("--peers (or --join) is required");
     expect(error({ ...base, data: " " })).toMatch(/--data is required/);
     expect(error({ ...base, token: "" })).toMatch(/--token is empty/);
   });

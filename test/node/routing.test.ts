@@ -48,7 +48,7 @@ async function fails(promise: Promise<unknown>): Promise<ConnectError> {
 
 describe("Routing", () => {
   it("serves a write here when this node leads", async () => {
-    const routing = new Routing(self, fakeStore(new Map([[p, self]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, self]])), () => placement);
     const result = await routing.write(
       route(p),
       async () => "local",
@@ -59,7 +59,7 @@ describe("Routing", () => {
 
   it("forwards a write to the leader, marked as forwarded, with the remaining deadline", async () => {
     const leader = placement.preferenceList(p).find((n) => n !== self) as NodeId;
-    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), () => placement);
     const calls: { to: NodeId; timeoutMs: number; mark: string | null }[] = [];
     const result = await routing.write(
       route(p, 2000),
@@ -78,7 +78,7 @@ describe("Routing", () => {
 
   it("never forwards a forwarded request: Unavailable with the leader hint", async () => {
     const leader = placement.preferenceList(p).find((n) => n !== self) as NodeId;
-    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), () => placement);
     const error = await fails(
       routing.write(
         route(p, 1000, true),
@@ -93,7 +93,7 @@ describe("Routing", () => {
 
   it("waits for an election, then serves", async () => {
     const leaders = new Map<PartitionId, NodeId | 0>([[p, 0]]);
-    const routing = new Routing(self, fakeStore(leaders), placement);
+    const routing = new Routing(self, fakeStore(leaders), () => placement);
     setTimeout(() => leaders.set(p, self), 100);
     const started = Date.now();
     expect(
@@ -107,7 +107,7 @@ describe("Routing", () => {
   });
 
   it("gives up at the deadline with Unavailable naming the partition", async () => {
-    const routing = new Routing(self, fakeStore(new Map([[p, 0]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, 0]])), () => placement);
     const error = await fails(
       routing.write(
         route(p, 200),
@@ -121,7 +121,7 @@ describe("Routing", () => {
 
   it("retries when the store says leadership moved", async () => {
     const leaders = new Map<PartitionId, NodeId | 0>([[p, self]]);
-    const routing = new Routing(self, fakeStore(leaders), placement);
+    const routing = new Routing(self, fakeStore(leaders), () => placement);
     const other = placement.preferenceList(p).find((n) => n !== self) as NodeId;
     const result = await routing.write(
       route(p),
@@ -135,7 +135,7 @@ describe("Routing", () => {
   });
 
   it("reads here on any replica, leader or not", async () => {
-    const routing = new Routing(self, fakeStore(new Map([[p, 0]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, 0]])), () => placement);
     expect(
       await routing.read(
         route(p),
@@ -146,7 +146,7 @@ describe("Routing", () => {
   });
 
   it("on a non-replica, tries the replicas and follows a leader hint", async () => {
-    const routing = new Routing(self, fakeStore(new Map()), placement);
+    const routing = new Routing(self, fakeStore(new Map()), () => placement);
     const replicas = placement.preferenceList(notHosted);
     const leader = replicas[replicas.length - 1] as NodeId;
     const tried: NodeId[] = [];
@@ -166,7 +166,7 @@ describe("Routing", () => {
 
   it("passes other errors through at once", async () => {
     const leader = placement.preferenceList(p).find((n) => n !== self) as NodeId;
-    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), placement);
+    const routing = new Routing(self, fakeStore(new Map([[p, leader]])), () => placement);
     const error = await fails(
       routing.write(
         route(p),

@@ -363,6 +363,32 @@ describe("RaftEngine", () => {
     await engine.close();
   });
 
+  it("drops a group: forgotten across reopen, its segments freed, and it can start afresh", async () => {
+    const dir = await tempDir();
+    const options = { fsync: true, segmentBytes: 2048 };
+    let engine = await RaftEngine.open(dir, options);
+    const data = new Uint8Array(100).fill(7);
+    for (let i = 1; i <= 60; i++) {
+      await engine.write(
+        [0, 1].map((group) => ({ group, entries: [normal(i, 1, data)], hardState: hs(1, 1, i - 1) })),
+      );
+    }
+    await engine.compact(0, { index: 60, term: 1, config });
+    const before = (await readdir(dir)).length;
+    await engine.drop(1);
+    expect(engine.groups()).toEqual([0]);
+    expect((await readdir(dir)).length).toBeLessThan(before);
+    await engine.close();
+    engine = await RaftEngine.open(dir, options);
+    expect(engine.groups()).toEqual([0]);
+    expect(engine.load(1)).toEqual({ hardState: hs(0, 0, 0), snapshot: undefined, entries: [] });
+    await engine.write([{ group: 1, entries: [normal(1, 3)], hardState: hs(3, 2, 0) }]);
+    await engine.close();
+    engine = await RaftEngine.open(dir, options);
+    expect(engine.load(1)).toEqual({ hardState: hs(3, 2, 0), snapshot: undefined, entries: [normal(1, 3)] });
+    await engine.close();
+  });
+
   it("group commit: concurrent writes are serialized, each with exactly one fdatasync", async () => {
     const dir = await tempDir();
     let engine = await RaftEngine.open(dir, { fsync: true });

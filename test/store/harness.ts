@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type NodeId, nodeId, type PartitionId, partitionId } from "../../src/node/ids.js";
 import type { Message } from "../../src/node/raft/types.js";
+import type { Placement } from "../../src/node/ring/placement.js";
 import { buildPlacement } from "../../src/node/ring/placement.js";
 import { encodeCommand } from "../../src/node/storage/commands.js";
 import { RaftEngine } from "../../src/node/storage/raft-engine.js";
@@ -38,15 +39,20 @@ export class Cluster {
 
   /** Compaction for every store started from now on: small, so that every test compacts. */
   compaction = { everyEntries: 8, checkMs: 10 };
+  /** The placement every store started from now on targets (setPlacement changes running ones). */
+  placement: Placement = placement;
   /** Leader balancing for every store started from now on: none unless a test sets a table. */
   balance: { balancedLeaders?: NodeId[]; balanceEveryTicks?: number; balanceHoldTicks?: number } = {};
 
-  async start(id: NodeId, dir: string): Promise<Member> {
+  async start(id: NodeId, dir: string, options: { join?: boolean } = {}): Promise<Member> {
     const engine = await RaftEngine.open(join(dir, "raft"), { fsync: false });
     const sm = await StateMachine.open(join(dir, "kv"));
     const store = await Store.open({
       self: id,
-      placement,
+      placement: this.placement,
+      join: options.join,
+      moveEveryTicks: 4,
+      onReplicaRemoved: (p, node) => void this.members.get(node)?.store.eraseReplica(p),
       engine,
       stateMachine: sm,
       send: (to, messages) => this.deliver(id, to, messages),

@@ -74,6 +74,7 @@ export function status(node: number, o: StatusOptions = {}): StatusView {
     pid: 4000 + node,
     uptimeMs: 125_000,
     groups,
+    moves: { learners: 0, inFlight: 0 },
     puts: op(latency, 120),
     gets: op(
       latency.map((v) => v / 2),

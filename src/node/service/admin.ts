@@ -16,9 +16,10 @@ import {
   Role,
 } from "../../gen/tinyo/v1/admin_pb.js";
 import { type NodeId, nodeId, partitionId } from "../ids.js";
+import type { Membership } from "../membership/membership.js";
 import type { Role as RaftRole } from "../raft/types.js";
-import type { Placement } from "../ring/index.js";
 import type { Store } from "../store/store.js";
+import { eraseReplica, join, removeMember } from "./admin-membership.js";
 import { invalidArgument, toConnectError, unavailable } from "./errors.js";
 import type { OpStats, OpSummary } from "./op-stats.js";
 import type { PeerClients } from "./peer-clients.js";
@@ -33,9 +34,10 @@ export interface FaultControl {
 
 export interface AdminServiceDeps {
   readonly self: NodeId;
-  /** host:port of every member. */
-  readonly addresses: ReadonlyMap<NodeId, string>;
-  readonly placement: Placement;
+  /** host:port of this node. */
+  readonly address: string;
+  /** The member list and placement this node applies. */
+  readonly membership: Membership;
   readonly store: Store;
   readonly routing: Routing;
   readonly peers: PeerClients;
@@ -71,29 +73,45 @@ export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admi
   const status = (): NodeStatus =>
     create(NodeStatusSchema, {
       node: d.self,
-      address: d.addresses.get(d.self) ?? "",
+      address: d.address,
       uptimeMs: BigInt(Math.max(0, Date.now() - d.startedAt)),
-      groups: d.store.status().map((g) => ({
-        partition: g.partition,
-        role: ROLES[g.role as RaftRole] ?? Role.UNSPECIFIED,
-        term: BigInt(g.term),
-        leader: g.leader,
-        commitIndex: BigInt(g.commitIndex),
-        appliedIndex: BigInt(g.appliedIndex),
-        lastIndex: BigInt(g.lastIndex),
-        replicas: [...g.voters],
-        learners: [...g.learners],
-        firstIndex: BigInt(g.firstIndex),
-        snapshotsInstalled: BigInt(g.snapshotsInstalled),
-        snapshotsSent: BigInt(g.snapshotsSent),
-        leaderChanges: BigInt(g.leaderChanges),
-      })),
+      groups: d.store
+        .status()
+        .filter((g) => g.partition !== d.membership.metadata)
+        .map((g) => ({
+          partition: g.partition,
+          role: ROLES[g.role as RaftRole] ?? Role.UNSPECIFIED,
+          term: BigInt(g.term),
+          leader: g.leader,
+          commitIndex: BigInt(g.commitIndex),
+          appliedIndex: BigInt(g.appliedIndex),
+          lastIndex: BigInt(g.lastIndex),
+          replicas: [...g.voters],
+          learners: [...g.learners],
+          firstIndex: BigInt(g.firstIndex),
+          snapshotsInstalled: BigInt(g.snapshotsInstalled),
+          snapshotsSent: BigInt(g.snapshotsSent),
+          leaderChanges: BigInt(g.leaderChanges),
+        })),
       puts: opStats(d.stats.puts.summary()),
       gets: opStats(d.stats.gets.summary()),
       faults: [...d.faults.faults()],
       pid: process.pid,
       metricsAddress: d.metricsAddress ?? "",
+      members: [...d.membership.members].map(([node, address]) => ({ node, address })),
+      membershipVersion: BigInt(d.membership.version),
+      moves: moveStats(),
     });
+
+  const moveStats = () => {
+    const m = d.store.moveStats();
+    return {
+      inFlight: m.inFlight,
+      learnersAdded: BigInt(m.learnersAdded),
+      promoted: BigInt(m.promoted),
+      removed: BigInt(m.removed),
+    };
+  };
 
   return {
     status() {
@@ -115,19 +133,20 @@ export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admi
     },
 
     routes() {
-      const { partitions } = d.placement;
+      const placement = d.membership.placement;
+      const { partitions } = placement;
       const routes = [];
       for (let p = 0; p < partitions; p++) {
         const partition = partitionId(p);
         const { leader, term } = d.routing.leaderOf(partition);
         routes.push({
           partition,
-          replicas: [...d.placement.preferenceList(partition)],
+          replicas: [...placement.preferenceList(partition)],
           leader,
           term: BigInt(term),
         });
       }
-      const nodes = [...d.addresses].map(([node, address]) => ({ node, address }));
+      const nodes = [...d.membership.members].map(([node, address]) => ({ node, address }));
       return { partitions, routes, nodes };
     },
 
@@ -153,6 +172,30 @@ export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admi
       d.faults.clearFaults();
       return {};
     },
+
+    async join(request, context) {
+      try {
+        return await join(d, request, context);
+      } catch (error) {
+        throw toConnectError(error);
+      }
+    },
+
+    async removeMember(request, context) {
+      try {
+        return await removeMember(d, request, context);
+      } catch (error) {
+        throw toConnectError(error);
+      }
+    },
+
+    async eraseReplica(request) {
+      try {
+        return await eraseReplica(d, request.partition);
+      } catch (error) {
+        throw toConnectError(error);
+      }
+    },
   };
 }
 
@@ -166,14 +209,15 @@ async function transferLeader(
   rawTo: number,
   context: HandlerContext,
 ) {
-  if (rawPartition >= d.placement.partitions) {
+  const placement = d.membership.placement;
+  if (rawPartition >= placement.partitions) {
     throw invalidArgument(
-      `partition ${rawPartition} does not exist: partitions are 0 to ${d.placement.partitions - 1}`,
+      `partition ${rawPartition} does not exist: partitions are 0 to ${placement.partitions - 1}`,
     );
   }
   const partition = partitionId(rawPartition);
   const to = nodeId(rawTo);
-  const voters = d.placement.preferenceList(partition);
+  const voters = d.store.groupStatus(partition)?.voters ?? placement.preferenceList(partition);
   if (!voters.includes(to)) {
     throw invalidArgument(
       `node ${rawTo} is not a replica of partition ${partition}: its replicas are ${voters.join(", ")}`,

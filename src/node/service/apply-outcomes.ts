@@ -128,6 +128,10 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     return this.stateMachine.installedSnapshotMeta(partition);
   }
 
+  deletePartition(partition: PartitionId): Promise<void> {
+    return this.stateMachine.deletePartition(partition);
+  }
+
   /** What the entry at `index` of the partition did, if applied recently on this node. */
   outcomeOf(partition: PartitionId, index: number): EntryOutcome | undefined {
     return this.outcomes.get(`${partition}:${index}`);

@@ -56,7 +56,8 @@ export class Routing {
   constructor(
     private readonly self: NodeId,
     private readonly store: Store,
-    private readonly placement: Placement,
+    /** The current placement (it changes with the member list). */
+    private readonly placement: () => Placement,
   ) {}
 
   /** The routing state of a request arriving with `context`. */
@@ -81,7 +82,7 @@ export class Routing {
 
   /** Records a leader named by another node's answer (for partitions not replicated here). */
   noteLeader(partition: PartitionId, leader: number, term = 0): void {
-    if (leader <= 0 || this.isReplica(partition) || !this.placement.members.includes(leader as NodeId))
+    if (leader <= 0 || this.isReplica(partition) || !this.placement().members.includes(leader as NodeId))
       return;
     const known = this.hints.get(partition);
     if (known && term > 0 && known.term > term) return;
@@ -161,7 +162,9 @@ export class Routing {
 
   /** The partition's replicas other than this node, in turn. */
   private replicaAt(partition: PartitionId, rotation: number): NodeId {
-    const others = this.placement.preferenceList(partition).filter((n) => n !== this.self);
+    const others = this.placement()
+      .preferenceList(partition)
+      .filter((n) => n !== this.self);
     return others[rotation % others.length] as NodeId;
   }
 

@@ -167,3 +167,11 @@ export function checkpointRecord(groups: readonly GroupCheckpoint[]): PlannedRec
     record: { kind: "checkpoint", groups },
   };
 }
+
+/** Forgets everything stored for `group` (its replica left this node). */
+export function dropRecord(group: number): PlannedRecord {
+  return {
+    spec: { type: RecordType.drop, group, payloadBytes: 0, write: () => {} },
+    record: { kind: "drop", group },
+  };
+}

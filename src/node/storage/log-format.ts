@@ -15,7 +15,7 @@
  * Record (16-byte header + payload, little-endian):
  *   0   u32 crc     CRC-32 (zlib.crc32, IEEE) of bytes 4 .. end of payload
  *   4   u32 length  payload bytes
- *   8   u8  type    1 entries, 2 hardState, 3 snapshot, 4 compact, 5 checkpoint
+ *   8   u8  type    1 entries, 2 hardState, 3 snapshot, 4 compact, 5 checkpoint, 6 drop
  *   9   u8  flags   1 = END (last record of its batch)
  *   10  u16 reserved, 0
  *   12  u32 group   the Raft group (partition id); 0 for a checkpoint
@@ -42,7 +42,14 @@ export const SEGMENT_HEADER_BYTES = 16;
 export const RECORD_HEADER_BYTES = 16;
 export const FLAG_END = 1;
 
-export const RecordType = { entries: 1, hardState: 2, snapshot: 3, compact: 4, checkpoint: 5 } as const;
+export const RecordType = {
+  entries: 1,
+  hardState: 2,
+  snapshot: 3,
+  compact: 4,
+  checkpoint: 5,
+  drop: 6,
+} as const;
 
 const SEGMENT_NAME = /^(\d{10})\.rlog$/;
 
@@ -171,7 +178,9 @@ export type LogRecord =
   | { readonly kind: "hardState"; readonly group: number; readonly hardState: HardState }
   | { readonly kind: "snapshot"; readonly group: number; readonly meta: SnapshotMeta }
   | { readonly kind: "compact"; readonly group: number; readonly meta: SnapshotMeta }
-  | { readonly kind: "checkpoint"; readonly groups: readonly GroupCheckpoint[] };
+  | { readonly kind: "checkpoint"; readonly groups: readonly GroupCheckpoint[] }
+  /** The group's replica left this node: everything stored for it is forgotten (empty payload). */
+  | { readonly kind: "drop"; readonly group: number };
 
 /** Decodes a checksummed record; throws LogDecodeError if it does not parse. */
 export function decodeRecord(buf: Uint8Array, rec: FramedRecord & { ok: true }): LogRecord {
@@ -192,6 +201,9 @@ export function decodeRecord(buf: Uint8Array, rec: FramedRecord & { ok: true }):
       break;
     case RecordType.checkpoint:
       out = { kind: "checkpoint", groups: readCheckpoint(r) };
+      break;
+    case RecordType.drop:
+      out = { kind: "drop", group };
       break;
     default:
       throw new LogDecodeError(`unknown record type ${rec.type}`);

@@ -159,6 +159,9 @@ export class LogIndex {
       case "checkpoint":
         for (const cp of rec.groups) this.touch(cp.group).restore(cp);
         break;
+      case "drop":
+        this.byGroup.delete(rec.group);
+        break;
     }
   }
 

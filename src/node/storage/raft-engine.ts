@@ -31,6 +31,7 @@ import type { Entry, HardState, SnapshotMeta } from "../raft/types.js";
 import {
   checkpointRecord,
   compactRecord,
+  dropRecord,
   type GroupWrite,
   type PlannedRecord,
   planBatch,
@@ -226,6 +227,19 @@ export class RaftEngine {
         );
       }
       await this.append([compactRecord(group, meta)]);
+      await this.deleteObsoleteSegments();
+    });
+  }
+
+  /**
+   * Forgets `group` (its replica left this node): a drop record, durable with one fdatasync if
+   * fsync is on, after which `load` and `groups` know nothing of it and its entries no longer
+   * keep their segments alive. The group may be written again later, starting afresh.
+   */
+  drop(group: number): Promise<void> {
+    return this.enqueue(async () => {
+      if (this.index.get(group) === undefined) return;
+      await this.append([dropRecord(group)]);
       await this.deleteObsoleteSegments();
     });
   }

@@ -25,4 +25,6 @@ export interface ReplicatedStateMachine {
   ): Promise<void>;
   /** The Raft meta of the last install while no apply followed it (crash recovery). */
   installedSnapshotMeta(partition: PartitionId): Promise<SnapshotMeta | undefined>;
+  /** Deletes the partition's keys and applied index (its replica moved away). */
+  deletePartition(partition: PartitionId): Promise<void>;
 }

@@ -1,15 +1,21 @@
 import type { NodeId, PartitionId } from "../ids.js";
-import { RaftNode } from "../raft/raft.js";
-import { type Message, type Ready, type SnapshotMeta, sendableBeforePersist } from "../raft/types.js";
-import { Random } from "../random.js";
+import {
+  type Config,
+  type Message,
+  type Ready,
+  type SnapshotMeta,
+  sendableBeforePersist,
+} from "../raft/types.js";
 import type { Placement } from "../ring/placement.js";
 import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
 import { type CompactionPolicy, Compactor, DEFAULT_COMPACTION } from "./compaction.js";
 import { NotLeaderError, NotReplicaError, StoreClosedError } from "./errors.js";
-import { type Applied, Group } from "./group.js";
+import type { Applied, Group } from "./group.js";
+import { bootstrap, eraseReplica, type GroupParams, loadGroup } from "./group-lifecycle.js";
 import { balanceTarget, handOffTarget } from "./leadership.js";
+import { type MoveStats, ReplicaMover } from "./replica-mover.js";
+import { isTargetReplica, metadataPartition, targetConfig, targetGroupsOf } from "./replica-targets.js";
 import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
-import { planRestart } from "./restart-state.js";
 import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
 import { type SendSnapshot, SnapshotSender } from "./snapshot-sender.js";
 import { type GroupStatus, groupStatusOf, type StoreStats } from "./status.js";
@@ -17,6 +23,7 @@ import { type GroupStatus, groupStatusOf, type StoreStats } from "./status.js";
 const EMPTY = new Uint8Array(0);
 
 export type { CompactionPolicy } from "./compaction.js";
+export type { MoveStats } from "./replica-mover.js";
 export type { ReplicatedStateMachine } from "./replicated-state-machine.js";
 export type { InboundSnapshot, SnapshotReceipt } from "./snapshot-receiver.js";
 export type { SendSnapshot } from "./snapshot-sender.js";
@@ -29,7 +36,20 @@ export interface GroupMessage {
 
 export interface StoreOptions {
   readonly self: NodeId;
+  /**
+   * The placement of the current members: the target of every group's configuration (the
+   * replica mover moves toward it; setPlacement changes it). On a brand-new log, unless `join`,
+   * it is also the founding configuration of the groups this node starts with.
+   */
   readonly placement: Placement;
+  /** This node joins a running cluster: it starts no group itself, the leaders add it. */
+  readonly join?: boolean;
+  /** Learners catching up at once on behalf of this node (default 4). */
+  readonly maxMovesInFlight?: number;
+  /** Ticks between replica-mover rounds (default 10). */
+  readonly moveEveryTicks?: number;
+  /** A removal this node proposed is applied: tell `node` it may erase its replica. */
+  readonly onReplicaRemoved?: (partition: PartitionId, node: NodeId) => void;
   readonly engine: RaftEngine;
   readonly stateMachine: ReplicatedStateMachine;
   /** Hands messages to the transport; must not block. Snapshot messages never go this way. */
@@ -79,8 +99,13 @@ export interface StoreOptions {
  */
 export class Store {
   private readonly groups = new Map<PartitionId, Group>();
+  /** Groups being created for a replica the leader added here: messages wait (Raft resends). */
+  private readonly creating = new Set<PartitionId>();
+  private placement: Placement;
+  private balanced: readonly NodeId[] | undefined;
   private timer: NodeJS.Timeout | undefined;
   private balanceTimer: NodeJS.Timeout | undefined;
+  private moveTimer: NodeJS.Timeout | undefined;
   private handingOff = false;
   private cycleRunning = false;
   private cycleWanted = false;
@@ -100,9 +125,24 @@ export class Store {
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
   private readonly snapshots: SnapshotSender;
   private readonly compactor: Compactor;
+  private readonly mover: ReplicaMover;
 
   private constructor(private readonly options: StoreOptions) {
     this.log = options.log ?? (() => {});
+    this.placement = options.placement;
+    this.balanced = options.balancedLeaders;
+    this.mover = new ReplicaMover(
+      {
+        self: options.self,
+        groups: () => this.groups.values(),
+        target: (p) => targetConfig(this.placement, p),
+        isMetadata: (p) => p === metadataPartition(this.placement.partitions),
+        schedule: () => this.schedule(),
+        onRemoved: (p, node) => options.onReplicaRemoved?.(p, node),
+        log: this.log,
+      },
+      options.maxMovesInFlight ?? 4,
+    );
     const sm = options.stateMachine;
     this.snapshots = new SnapshotSender({
       snapshot: (p) => sm.snapshot(p),
@@ -136,34 +176,35 @@ export class Store {
     );
   }
 
-  /** Loads every group this node replicates from the engine and the state machine. */
+  /**
+   * Loads every group the Raft log holds. A founding node's brand-new log first records the
+   * founding configuration of its groups (group-lifecycle.ts); a joining node starts with none.
+   */
   static async open(options: StoreOptions): Promise<Store> {
     const store = new Store(options);
-    const { placement, self } = options;
-    for (const p of placement.partitionsOf(self)) {
-      const { stateMachine, engine } = options;
-      const plan = planRestart(
-        p,
-        engine.load(p),
-        await stateMachine.appliedIndex(p),
-        await stateMachine.installedSnapshotMeta(p),
-        { voters: placement.preferenceList(p), learners: [] },
-      );
-      if (plan.repair) await engine.write([plan.repair]);
-      const state = plan.state;
-      const random = new Random(options.seed, p + 1);
-      const raft = new RaftNode(
-        {
-          id: self,
-          electionTicks: options.electionTicks ?? 10,
-          heartbeatTicks: options.heartbeatTicks ?? 2,
-          random: (n) => random.int(n),
-        },
-        state,
-      );
-      store.groups.set(p, new Group(p, raft));
+    const { placement, self, engine } = options;
+    if (!options.join) {
+      const founding = new Map<PartitionId, Config>();
+      for (const p of targetGroupsOf(placement, self)) founding.set(p, targetConfig(placement, p) as Config);
+      await bootstrap(engine, founding);
+    }
+    for (const p of engine.groups()) {
+      const partition = p as PartitionId;
+      store.groups.set(partition, await loadGroup(store.groupParams(), partition));
     }
     return store;
+  }
+
+  private groupParams(): GroupParams {
+    const o = this.options;
+    return {
+      self: o.self,
+      engine: o.engine,
+      stateMachine: o.stateMachine,
+      electionTicks: o.electionTicks ?? 10,
+      heartbeatTicks: o.heartbeatTicks ?? 2,
+      seed: o.seed,
+    };
   }
 
   start(): void {
@@ -176,6 +217,12 @@ export class Store {
         tickMs * (this.options.balanceEveryTicks ?? 40),
       );
     }
+    this.moveTimer = setInterval(
+      () => {
+        if (!this.closedReason && !this.handingOff) this.mover.round();
+      },
+      tickMs * (this.options.moveEveryTicks ?? 10),
+    );
     this.compactor.start();
     this.schedule();
   }
@@ -194,6 +241,7 @@ export class Store {
     for (const { group, message } of messages) {
       const g = this.groups.get(group);
       if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
+      else if (!g) void this.adopt(group);
     }
     this.schedule();
   }
@@ -205,7 +253,7 @@ export class Store {
    */
   async receiveSnapshot(inbound: InboundSnapshot): Promise<SnapshotReceipt> {
     if (this.closedReason) throw new StoreClosedError(this.closedReason);
-    const group = this.groups.get(inbound.group);
+    const group = this.groups.get(inbound.group) ?? (await this.adopt(inbound.group));
     if (!group) throw new NotReplicaError(inbound.group);
     const receipt = await receiveSnapshot(group, inbound, {
       stateMachine: this.options.stateMachine,
@@ -227,6 +275,74 @@ export class Store {
 
   stats(): StoreStats {
     return { ...this.counts };
+  }
+
+  moveStats(): MoveStats {
+    return this.mover.stats();
+  }
+
+  /**
+   * The members changed: `placement` is the new target of every group (the replica mover moves
+   * replicas toward it) and `balancedLeaders` the new leader balance.
+   */
+  setPlacement(placement: Placement, balancedLeaders?: readonly NodeId[]): void {
+    this.placement = placement;
+    if (balancedLeaders) this.balanced = balancedLeaders;
+  }
+
+  /**
+   * A leader sent a message for a group not hosted here: create the replica (empty; the leader
+   * fills it by log or snapshot) if the current placement puts one here, or if it is the
+   * metadata group: a node removed and added back learns that it is a member again only from
+   * that group, whatever its placement says meanwhile. Other messages for a replica the
+   * placement does not want here (a stale one, or one for a member removed meanwhile) are dropped.
+   */
+  private async adopt(partition: PartitionId): Promise<Group | undefined> {
+    if (this.closedReason || this.creating.has(partition)) return undefined;
+    const metadata = partition === metadataPartition(this.placement.partitions);
+    if (!metadata && !isTargetReplica(this.placement, partition, this.options.self)) return undefined;
+    this.creating.add(partition);
+    try {
+      const group = await loadGroup(this.groupParams(), partition);
+      if (this.closedReason || this.groups.has(partition)) return this.groups.get(partition);
+      this.groups.set(partition, group);
+      this.log("store.replica_created", { partition });
+      this.schedule();
+      return group;
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return undefined;
+    } finally {
+      this.creating.delete(partition);
+    }
+  }
+
+  /**
+   * The leader says this node's replica of `partition` was removed from the group: erase it
+   * (Raft log, hard state and keys) unless the current placement still wants it here. Returns
+   * whether it was erased.
+   */
+  async eraseReplica(partition: PartitionId): Promise<boolean> {
+    const group = this.groups.get(partition);
+    if (this.closedReason || !group || group.installing) return false;
+    if (isTargetReplica(this.placement, partition, this.options.self)) return false;
+    const { raft } = group;
+    if (raft.role === "leader") return false;
+    // Frozen first (no tick, step or cycle touches it), then out of the cycle in progress and
+    // of the apply running behind it.
+    group.installing = true;
+    await this.currentCycle;
+    await this.applying;
+    this.groups.delete(partition);
+    group.failAll(new NotReplicaError(partition));
+    try {
+      await eraseReplica(this.options.engine, this.options.stateMachine, partition);
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return false;
+    }
+    this.log("store.replica_erased", { partition, term: raft.term });
+    return true;
   }
 
   /** Replicates `data` in `partition`; resolves once applied on this node (this node must lead). */
@@ -292,7 +408,8 @@ export class Store {
       for (const group of groups) {
         const { partition, raft } = group;
         const target =
-          targets.get(partition) ?? handOffTarget(raft, this.options.self, this.balancedLeader(partition));
+          targets.get(partition) ??
+          handOffTarget(raft, this.options.self, this.balancedLeader(partition) ?? this.options.self);
         if (target === undefined) continue;
         targets.set(partition, target);
         // Asking again is harmless, and restarts a transfer the core abandoned after an election timeout.
@@ -327,11 +444,8 @@ export class Store {
     }
   }
 
-  private balancedLeader(partition: PartitionId): NodeId {
-    return (
-      this.options.balancedLeaders?.[partition] ??
-      (this.options.placement.preferenceList(partition)[0] as NodeId)
-    );
+  private balancedLeader(partition: PartitionId): NodeId | undefined {
+    return this.balanced?.[partition] ?? targetConfig(this.placement, partition)?.voters[0];
   }
 
   /**
@@ -341,6 +455,7 @@ export class Store {
   async close(reason = "the node is shutting down"): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     if (this.balanceTimer) clearInterval(this.balanceTimer);
+    if (this.moveTimer) clearInterval(this.moveTimer);
     this.timer = undefined;
     this.closedReason ??= reason;
     this.snapshots.close();
@@ -370,6 +485,7 @@ export class Store {
     this.closedReason = `storage failed: ${error.message}`;
     if (this.timer) clearInterval(this.timer);
     if (this.balanceTimer) clearInterval(this.balanceTimer);
+    if (this.moveTimer) clearInterval(this.moveTimer);
     this.snapshots.close();
     for (const group of this.groups.values()) group.failAll(new StoreClosedError(this.closedReason));
     this.options.onFatal?.(error);

@@ -19,6 +19,8 @@ export interface NodeRow {
   readonly uptimeSeconds: number | undefined;
   readonly led: number;
   readonly held: number;
+  /** Learners held here / moves driven from here as a leader; undefined without a status. */
+  readonly moves: { readonly learners: number; readonly inFlight: number } | undefined;
   readonly terms: { readonly min: number; readonly max: number } | undefined;
   /** The most entries any of its replicas trails its leader's commit index by. */
   readonly lag: number | undefined;
@@ -67,6 +69,7 @@ export function nodeRows(state: TopState, now: number): NodeRow[] {
       uptimeSeconds: status ? Math.floor(status.uptimeMs / 1000) : undefined,
       led: state.partitions.filter((p) => p.leader === node.id).length,
       held: state.partitions.filter((p) => p.replicas.includes(node.id)).length,
+      moves: status?.moves,
       terms: terms.length === 0 ? undefined : { min: Math.min(...terms), max: Math.max(...terms) },
       lag: lags.length === 0 ? undefined : Math.max(...lags),
       opsPerSecond: status ? status.puts.opsPerSecond + status.gets.opsPerSecond : undefined,

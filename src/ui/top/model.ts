@@ -48,6 +48,8 @@ export interface StatusView {
   readonly groups: readonly GroupView[];
   readonly puts: OpView;
   readonly gets: OpView;
+  /** Replica moves: groups where this node is a learner (catching up), and moves it drives as a leader. */
+  readonly moves: { readonly learners: number; readonly inFlight: number };
 }
 
 export interface NodeEntry {
@@ -151,6 +153,10 @@ export function statusView(s: NodeStatus): StatusView {
     })),
     puts: op(s.puts),
     gets: op(s.gets),
+    moves: {
+      learners: s.groups.filter((g) => g.learners.includes(s.node)).length,
+      inFlight: s.moves?.inFlight ?? 0,
+    },
   };
 }
 

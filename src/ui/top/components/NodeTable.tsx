@@ -38,6 +38,13 @@ const COLUMNS: readonly Column[] = [
     value: (r) =>
       r.terms ? (r.terms.min === r.terms.max ? `${r.terms.min}` : `${r.terms.min}..${r.terms.max}`) : "-",
   },
+  {
+    title: "MOVES",
+    width: 5,
+    align: "right",
+    value: (r) => (r.moves ? `${r.moves.learners}/${r.moves.inFlight}` : "-"),
+    minWidth: 110,
+  },
   { title: "LAG", width: 5, align: "right", value: (r) => (r.lag === undefined ? "-" : String(r.lag)) },
   { title: "OPS/S", width: 7, align: "right", value: (r) => rate(r.opsPerSecond) },
   { title: "P50ms", width: 6, align: "right", value: (r) => ms(r.latency?.p50Ms) },

@@ -1,0 +1,184 @@
+/**
+ * Membership through real node processes: a 3-node cluster refuses a removal that would leave
+ * fewer nodes than the replication factor, a join with bad input, and a joining node started with
+ * another partition count (which exits 1 with the cluster's value); a node joins with --join,
+ * gets its replicas and serves them, and is removed again.
+ */
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TinyoClient } from "../../src/client/index.js";
+import { Role } from "../../src/gen/tinyo/v1/admin_pb.js";
+import { nodeId } from "../../src/node/ids.js";
+import { buildPlacement } from "../../src/node/ring/index.js";
+import { freePorts, runCli, TestCluster, waitFor } from "./harness.js";
+
+const PARTITIONS = 8;
+let cluster: TestCluster;
+let root: string;
+
+beforeAll(async () => {
+  cluster = await TestCluster.create(3, { partitions: PARTITIONS, tickMs: 20 });
+  cluster.startAll();
+  await cluster.waitForLeaders(30_000);
+  root = mkdtempSync(join(tmpdir(), "tinyo-join-"));
+}, 60_000);
+
+afterAll(async () => {
+  await cluster?.killAll();
+  cluster?.removeData();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const refusal = async (call: Promise<unknown>): Promise<ConnectError> => {
+  try {
+    await call;
+  } catch (error) {
+    return ConnectError.from(error);
+  }
+  throw new Error("the call succeeded");
+};
+
+describe("membership", () => {
+  it("refuses a removal below the replication factor and a join with bad input", async () => {
+    const below = await refusal(cluster.admin(2).removeMember({ node: 1 }, { timeoutMs: 10_000 }));
+    expect(below.code).toBe(Code.FailedPrecondition);
+    expect(below.rawMessage).toBe(
+      "removing node 1 would leave 2 nodes, fewer than the replication factor 3: add a node first",
+    );
+    const unknown = await refusal(cluster.admin(1).removeMember({ node: 9 }, { timeoutMs: 10_000 }));
+    expect(unknown.code).toBe(Code.InvalidArgument);
+    expect(unknown.rawMessage).toMatch(/^node 9 is not a member \(the members are 1, 2, 3\)/);
+    const settings = { partitions: PARTITIONS, replication: 3, vnodes: 64 };
+    const badId = await refusal(cluster.admin(3).join({ node: 0, address: "127.0.0.1:1", ...settings }));
+    expect(badId.code).toBe(Code.InvalidArgument);
+    const taken = await refusal(
+      cluster.admin(3).join({ node: 2, address: "127.0.0.1:1", ...settings }, { timeoutMs: 10_000 }),
+    );
+    expect(taken.code).toBe(Code.FailedPrecondition);
+    expect(taken.rawMessage).toMatch(/^node 2 is already a member, at 127\.0\.0\.1:\d+/);
+  }, 60_000);
+
+  it("a joining node with another partition count exits 1 naming the cluster's", async () => {
+    const [port] = (await freePorts(1)) as [number];
+    const result = await runCli([
+      "node",
+      "--id",
+      "4",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--join",
+      cluster.node(1).address,
+      "--data",
+      join(root, "wrong"),
+      "--partitions",
+      "9",
+      "--token",
+      cluster.options.token,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `the cluster runs with --partitions ${PARTITIONS}, node 4 was started with 9: start it with --partitions ${PARTITIONS}`,
+    );
+    // Refused before anything changed: node 4 is not a member.
+    const status = await cluster.status(1);
+    expect(status.members.map((m) => m.node)).toEqual([1, 2, 3]);
+  }, 30_000);
+
+  it("a node joins with --join, takes its replicas and serves them, and leaves again", async () => {
+    const client = new TinyoClient({ endpoints: cluster.endpoints, partitions: PARTITIONS });
+    const keys = Array.from({ length: 40 }, (_, i) => `join:${i}`);
+    for (const key of keys) await client.put(key, `v-${key}`);
+
+    const [port] = (await freePorts(1)) as [number];
+    const address = `127.0.0.1:${port}`;
+    const joiner = runCli(
+      [
+        "node",
+        "--id",
+        "4",
+        "--listen",
+        address,
+        "--join",
+        `${cluster.node(2).address},${cluster.node(1).address}`,
+        "--data",
+        join(root, "4"),
+        "--partitions",
+        String(PARTITIONS),
+        "--tick-ms",
+        "20",
+        "--token",
+        cluster.options.token,
+      ],
+      120_000,
+    );
+    const placement = buildPlacement({
+      members: [1, 2, 3, 4].map(nodeId),
+      partitions: PARTITIONS,
+      vnodes: 64,
+      replication: 3,
+    });
+    const four = createAdmin(address);
+    try {
+      await waitFor(
+        "node 4 to hold its replicas, none of them a learner",
+        async () => {
+          const { status } = await four.admin(address).status({}, { timeoutMs: 1000 });
+          const held = status?.groups.filter((g) => !g.learners.includes(4)).map((g) => g.partition);
+          return held?.sort((a, b) => a - b).join() === placement.partitionsOf(nodeId(4)).join() || undefined;
+        },
+        60_000,
+        200,
+      );
+      const reader = new TinyoClient({ endpoints: [address], partitions: PARTITIONS });
+      for (const key of keys) expect(Buffer.from((await reader.get(key)) ?? []).toString()).toBe(`v-${key}`);
+      reader.close();
+
+      await cluster.admin(1).removeMember({ node: 4 }, { timeoutMs: 10_000 });
+      await waitFor(
+        "node 4's replicas to move back",
+        async () => {
+          const { status } = await four.admin(address).status({}, { timeoutMs: 1000 });
+          return status?.groups.length === 0 || undefined;
+        },
+        60_000,
+        200,
+      );
+      for (const id of [1, 2, 3]) {
+        const status = await cluster.status(id);
+        for (const g of status.groups) {
+          if (g.role === Role.LEADER) expect(g.replicas, `partition ${g.partition}`).not.toContain(4);
+        }
+      }
+      for (const key of keys) expect(Buffer.from((await client.get(key)) ?? []).toString()).toBe(`v-${key}`);
+    } finally {
+      four.close();
+      client.close();
+      await four.stopNode(address);
+      await joiner;
+    }
+  }, 150_000);
+});
+
+/** An admin client for the joining node, and a way to stop it (SIGTERM through its pid). */
+function createAdmin(address: string) {
+  const client = new TinyoClient({ endpoints: [address] });
+  return {
+    admin: (a: string) => client.admin(a),
+    close: () => client.close(),
+    async stopNode(a: string) {
+      const probe = new TinyoClient({ endpoints: [a] });
+      try {
+        const { status } = await probe.admin(a).status({}, { timeoutMs: 2000 });
+        if (status?.pid) process.kill(status.pid, "SIGTERM");
+      } catch {
+        // already gone
+      } finally {
+        probe.close();
+      }
+    },
+  };
+}
