@@ -14,7 +14,7 @@ import {
   type ResolvedCluster,
   resolveCluster,
 } from "../cluster/index.js";
-import { renderError } from "./error-message.js";
+import { renderError, UsageError } from "./error-message.js";
 
 export type TinyoFlags<T extends typeof Command> = Interfaces.InferredFlags<
   (typeof TinyoCommand)["baseFlags"] & T["flags"]
@@ -62,11 +62,17 @@ export abstract class TinyoCommand<T extends typeof Command> extends Command {
   override async init(): Promise<void> {
     await super.init();
     const ctor = this.ctor as typeof TinyoCommand;
+    // Whatever the parser refuses is a usage error (exit 2); oclif's own argument parsers (say,
+    // Args.integer given "abc") throw plain CLIErrors that would otherwise exit 1.
     const { flags, args, argv } = await this.parse({
       flags: ctor.flags,
       baseFlags: ctor.baseFlags,
       args: ctor.args,
       strict: ctor.strict,
+    }).catch((error: unknown) => {
+      if (error instanceof Errors.ExitError) throw error;
+      const message = error instanceof Error ? error.message : String(error);
+      throw new UsageError((message.split("\n")[0] ?? "").trim());
     });
     this.flags = flags as TinyoFlags<T>;
     this.args = args as TinyoArgs<T>;

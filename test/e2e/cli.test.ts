@@ -51,6 +51,22 @@ describe("tinyo CLI end to end", () => {
     );
   });
 
+  it("answers input it cannot parse with one line and exit code 2, before looking for a cluster", async () => {
+    for (const [args, line] of [
+      [["kill", "abc"], "Error: Expected an integer but received: abc"],
+      [["cluster", "remove", "0"], "Error: Expected an integer greater than or equal to 1 but received: 0"],
+      [["cluster", "add", "--bogus"], "Error: Nonexistent flag: --bogus"],
+      [["get"], "Error: Missing 1 required arg:"],
+    ] as const) {
+      const result = await cli.run(args);
+      expect({ args, code: result.code, stderr: result.stderr.trim() }).toEqual({
+        args,
+        code: 2,
+        stderr: line,
+      });
+    }
+  });
+
   it("starts a 5-node cluster and prints its nodes", async () => {
     const out = await cli.ok(
       ["cluster", "up", "--nodes", "5", "--partitions", String(PARTITIONS), "--base-port", String(base)],
