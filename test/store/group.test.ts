@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { nodeId, partitionId } from "../../src/node/ids.js";
 import type { Entry, HardState, Ready } from "../../src/node/raft/types.js";
+import { ProposalDroppedError } from "../../src/node/store/errors.js";
 import { Group } from "../../src/node/store/group.js";
 import { Network } from "../raft/harness.js";
 
@@ -34,5 +35,51 @@ describe("Group.hardStateToWrite", () => {
     expect(group.hardStateToWrite(readyWith({ ...next, commit: 9 }))).toBeUndefined();
     const voted = { term: term + 2, vote: 0 as const, commit: 9 };
     expect(group.hardStateToWrite(readyWith(voted))).toEqual(voted);
+  });
+});
+
+describe("Group proposals", () => {
+  const setup = () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    return new Group(partitionId(0), net.get(1));
+  };
+  const settled = async (p: Promise<unknown>) => {
+    let state = "pending";
+    p.then(
+      () => (state = "resolved"),
+      () => (state = "rejected"),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    return state;
+  };
+
+  it("answers a proposal at commit or at apply, as it asked", async () => {
+    const group = setup();
+    const atCommit = group.propose(new Uint8Array([1]), "commit");
+    const atApply = group.propose(new Uint8Array([2]), "apply");
+    const term = group.raft.term;
+    const last = group.raft.lastIndex;
+    const entries: Entry[] = [last - 1, last].map((index) => ({
+      type: "normal",
+      index,
+      term,
+      data: new Uint8Array(0),
+    }));
+
+    group.onCommitted(entries);
+    expect(await atCommit).toEqual({ index: last - 1, term });
+    expect(await settled(atApply)).toBe("pending");
+
+    group.onApplied(entries);
+    expect(await atApply).toEqual({ index: last, term });
+  });
+
+  it("fails a proposal whose index committed with another term: a new leader replaced it", async () => {
+    const group = setup();
+    const proposal = group.propose(new Uint8Array([1]), "commit");
+    const index = group.raft.lastIndex;
+    group.onCommitted([{ type: "normal", index, term: group.raft.term + 1, data: new Uint8Array(0) }]);
+    await expect(proposal).rejects.toThrow(ProposalDroppedError);
   });
 });

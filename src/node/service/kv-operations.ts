@@ -3,9 +3,10 @@
  * the Batch stream: validation first (InvalidArgument naming the limit), then routing
  * (routing.ts): a write is proposed to the partition's Raft group at its leader, a read served
  * by a replica after a ReadIndex barrier. Every response carries the header: partition, leader,
- * term, and the log index (a write's applied index, a read's applied index at the replica that
- * answered). Each request counts in the node's InFlight (refused while draining) and, unless
- * another node forwarded it here, in the op stats. Errors are thrown as ConnectErrors.
+ * term, and the log index (a put's index, answered once committed; a delete's, answered once
+ * applied; a read's applied index at the replica that answered). Each request counts in the
+ * node's InFlight (refused while draining) and, unless another node forwarded it here, in the op
+ * stats. Errors are thrown as ConnectErrors.
  *
  * Consistency: LINEARIZABLE (the default) and LEASE both take the ReadIndex barrier: leases are
  * not implemented yet, so LEASE is as strong as LINEARIZABLE and as costly. STALE reads the
@@ -95,9 +96,9 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
     }
   };
 
-  /** Proposes a write here (this node leads) and waits for it to apply. */
-  const propose = async (partition: PartitionId, command: Command) => {
-    const applied = await d.store.propose(partition, encodeCommand(command));
+  /** Proposes a delete here (this node leads) and waits for it to apply: it answers what it found. */
+  const proposeDelete = async (partition: PartitionId, command: Command) => {
+    const applied = await d.store.propose(partition, encodeCommand(command), "apply");
     const outcome = d.outcomes.outcomeOf(partition, applied.index);
     if (outcome?.kind === "rejected") {
       throw new ConnectError(`the write was refused by the state machine: ${outcome.reason}`, Code.Internal);
@@ -128,7 +129,13 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         const partition = partitionOf(request.key, d.partitions);
         return d.routing.write(
           d.routing.route(partition, context),
-          async () => create(PutResponseSchema, { header: (await propose(partition, command)).header }),
+          async () => {
+            // Answered at commit: a put's result does not depend on the state it applies to, and
+            // every later linearizable read waits for the apply. A retry that the apply will find
+            // to be a duplicate is answered with its own (later) index; it is applied only once.
+            const committed = await d.store.propose(partition, encodeCommand(command), "commit");
+            return create(PutResponseSchema, { header: header(partition, committed.index) });
+          },
           async (to, call) => learn(await d.peers.kv(to).put(request, call)),
         );
       });
@@ -145,7 +152,7 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         const partition = partitionOf(request.key, d.partitions);
         return d.routing.write(
           d.routing.route(partition, context),
-          async () => create(DeleteResponseSchema, await propose(partition, command)),
+          async () => create(DeleteResponseSchema, await proposeDelete(partition, command)),
           async (to, call) => learn(await d.peers.kv(to).delete(request, call)),
         );
       });

@@ -8,22 +8,33 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-/** Where an applied write landed in the partition's log. */
+/** Where a write landed in the partition's log. */
 export interface Applied {
   readonly index: number;
   readonly term: number;
 }
 
 /**
+ * When a proposal is answered: once its entry is committed (a quorum holds it durably, so it
+ * will be applied everywhere, and any later linearizable read waits for that), or once it is
+ * applied here (its proposer needs what the apply found, e.g. whether a deleted key existed).
+ */
+export type AnswerAt = "commit" | "apply";
+
+interface Proposal {
+  readonly term: number;
+  readonly answerAt: AnswerAt;
+  resolve(a: Applied): void;
+  reject(e: Error): void;
+}
+
+/**
  * One partition's Raft member on this node and the requests waiting on it: proposals wait
- * until their entry is applied here (same index AND term, or they were lost), linearizable
- * reads until their ReadIndex is confirmed and applied here.
+ * until their entry is committed or applied here (same index AND term, or they were lost),
+ * linearizable reads until their ReadIndex is confirmed and applied here.
  */
 export class Group {
-  private readonly proposals = new Map<
-    number,
-    { term: number; resolve(a: Applied): void; reject(e: Error): void }
-  >();
+  private readonly proposals = new Map<number, Proposal>();
   private readonly readRequests = new Map<string, Waiter>();
   /** Confirmed reads, waiting for the applied index to reach theirs; indexes only grow. */
   private confirmedReads: { index: number; waiter: Waiter }[] = [];
@@ -75,11 +86,11 @@ export class Group {
     return hs;
   }
 
-  propose(data: Uint8Array): Promise<Applied> {
+  propose(data: Uint8Array, answerAt: AnswerAt): Promise<Applied> {
     const result = this.raft.propose(data);
     if (!result.ok) return Promise.reject(this.refusalError(result));
     return new Promise((resolve, reject) => {
-      this.proposals.set(result.index, { term: result.term, resolve, reject });
+      this.proposals.set(result.index, { term: result.term, answerAt, resolve, reject });
     });
   }
 
@@ -100,17 +111,34 @@ export class Group {
     return changed;
   }
 
+  /** A ready's committed entries, as soon as the ready is taken: answers those asked at commit. */
+  onCommitted(entries: readonly Entry[]): void {
+    if (this.proposals.size > 0) this.settle(entries, "commit");
+  }
+
   onApplied(entries: readonly Entry[]): void {
     const last = entries[entries.length - 1];
     if (last) this.applied = Math.max(this.applied, last.index);
+    if (this.proposals.size > 0) this.settle(entries, "apply");
+    this.serveReads();
+  }
+
+  /**
+   * Answers the proposals at these entries that wait for `stage`. An entry of another term at a
+   * proposal's index means the proposal was overwritten by a new leader: it will never commit.
+   */
+  private settle(entries: readonly Entry[], stage: AnswerAt): void {
     for (const entry of entries) {
       const proposal = this.proposals.get(entry.index);
       if (!proposal) continue;
-      this.proposals.delete(entry.index);
-      if (proposal.term === entry.term) proposal.resolve({ index: entry.index, term: entry.term });
-      else proposal.reject(new ProposalDroppedError(this.partition));
+      if (proposal.term !== entry.term) {
+        this.proposals.delete(entry.index);
+        proposal.reject(new ProposalDroppedError(this.partition));
+      } else if (proposal.answerAt === stage) {
+        this.proposals.delete(entry.index);
+        proposal.resolve({ index: entry.index, term: entry.term });
+      }
     }
-    this.serveReads();
   }
 
   /**

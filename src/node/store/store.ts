@@ -10,7 +10,7 @@ import type { Placement } from "../ring/placement.js";
 import type { GroupWrite, RaftEngine } from "../storage/raft-engine.js";
 import { type CompactionPolicy, Compactor, DEFAULT_COMPACTION } from "./compaction.js";
 import { NotLeaderError, NotReplicaError, StoreClosedError } from "./errors.js";
-import type { Applied, Group } from "./group.js";
+import type { AnswerAt, Applied, Group } from "./group.js";
 import { bootstrap, eraseReplica, type GroupParams, loadGroup } from "./group-lifecycle.js";
 import { balanceTarget, handOffTarget } from "./leadership.js";
 import { type MoveStats, ReplicaMover } from "./replica-mover.js";
@@ -88,7 +88,8 @@ export interface StoreOptions {
  * appends, makes all their entries and hard states durable with ONE engine write (one
  * fdatasync), then sends every group's other messages in one batch per peer, advances the
  * cores, and applies the committed entries of all groups in one state-machine batch while the
- * next cycle writes; proposals and reads are answered once applied. Inputs arriving meanwhile
+ * next cycle writes; reads are answered once applied, proposals once committed or applied (as
+ * each asks: Group.propose). Inputs arriving meanwhile
  * are stepped into the cores at once and handled by the next cycle, so batches grow with the
  * load (group commit).
  *
@@ -345,10 +346,13 @@ export class Store {
     return true;
   }
 
-  /** Replicates `data` in `partition`; resolves once applied on this node (this node must lead). */
-  propose(partition: PartitionId, data: Uint8Array): Promise<Applied> {
+  /**
+   * Replicates `data` in `partition` (this node must lead); resolves once the entry is committed
+   * or applied on this node, as `answerAt` asks.
+   */
+  propose(partition: PartitionId, data: Uint8Array, answerAt: AnswerAt = "apply"): Promise<Applied> {
     const group = this.group(partition);
-    const applied = group.propose(data);
+    const applied = group.propose(data, answerAt);
     this.schedule();
     return applied;
   }
@@ -523,6 +527,9 @@ export class Store {
     for (const group of this.groups.values()) {
       if (group.installing || !group.raft.hasReady()) continue;
       const ready = group.raft.ready();
+      // Committed entries are durable on a quorum (a leader counts itself once its own write is
+      // done, in advance): what waits only for the commit is answered now, before any I/O.
+      group.onCommitted(ready.committedEntries);
       readies.push({ group, ready, leaderChanged: group.noteLeader(ready.softState.leader, Date.now()) });
       const hardState = group.hardStateToWrite(ready);
       if (ready.entries.length > 0 || hardState || ready.snapshot) {
