@@ -302,6 +302,21 @@ describe("StateMachine: exactly once", () => {
   });
 });
 
+describe("StateMachine: exactly once after a snapshot install", () => {
+  it("recognizes a retry of a request that only the installed snapshot records", async () => {
+    const source = await openSm(await tempDir());
+    await applyAll(source, P1, [put("k", "first", rid(1)), put("k", "second", rid(2))]);
+    const target = await openSm(await tempDir());
+    // The target knows other requests of the partition from its own applies, before the install.
+    await applyAll(target, P1, [put("x", "1", rid(3))]);
+    const snapshot = await source.snapshot(P1);
+    await target.installSnapshot(P1, snapshot.appliedIndex, await collect(snapshot));
+    const retry = await applyAll(target, P1, [put("k", "first", rid(1)), put("y", "new", rid(3))]);
+    expect(retry.map((o) => o.kind)).toEqual(["duplicate", "applied"]);
+    expect(str(await target.get(P1, text("k")))).toBe("second");
+  });
+});
+
 describe("StateMachine: exactly once against a model", () => {
   it("decides like the rule 'a duplicate iff applied fewer than window entries ago', across reopens", async () => {
     let seed = 12345;

@@ -21,6 +21,7 @@ import type { SnapshotMeta } from "../raft/types.js";
 import {
   type ApplyEntry,
   type ApplyOutcome,
+  type ApplyPlan,
   checkContiguous,
   decodeEntries,
   planApply,
@@ -46,6 +47,7 @@ import {
   tagRange,
 } from "./state-machine-keys.js";
 import { openDatabase } from "./state-machine-open.js";
+import { RecentRequestIds } from "./state-machine-recent-ids.js";
 import {
   DEFAULT_SNAPSHOT_CHUNK_BYTES,
   MIN_SNAPSHOT_CHUNK_BYTES,
@@ -84,6 +86,7 @@ export interface ScanResult {
 
 interface PartitionState {
   applied: number;
+  recent: RecentRequestIds;
 }
 
 /** One partition's committed entries to apply. */
@@ -115,7 +118,9 @@ export class StateMachine {
     /** Partitions whose snapshot install a crash interrupted: wiped at open, they need a snapshot. */
     readonly interruptedInstalls: readonly PartitionId[],
   ) {
-    for (const [partition, index] of applied) this.states.set(partition, { applied: index });
+    for (const [partition, index] of applied) {
+      this.states.set(partition, { applied: index, recent: new RecentRequestIds(dedupWindow, index) });
+    }
   }
 
   /**
@@ -182,7 +187,7 @@ export class StateMachine {
           decoded,
           first,
           last: first + entries.length - 1,
-          requestIds: requestIdsOf(decoded),
+          requestIds: state.recent.toRead(first, requestIdsOf(decoded)),
         };
       });
       const stored = await readDedupRecords(this.db, lookups, window);
@@ -191,8 +196,14 @@ export class StateMachine {
         return planApply(partition, decoded, stored[i] as Map<string, number>, expire, window);
       });
       await this.write(plans.flatMap((plan) => plan.ops));
-      lookups.forEach(({ partition, last }) => {
-        this.state(partition).applied = last;
+      lookups.forEach(({ partition, last }, i) => {
+        const state = this.state(partition);
+        state.applied = last;
+        for (const outcome of (plans[i] as ApplyPlan).outcomes) {
+          if (outcome.kind === "applied" && outcome.command.requestId !== undefined) {
+            state.recent.record(outcome.index, outcome.command.requestId);
+          }
+        }
       });
       return new Map(todo.map((b, i) => [b, (plans[i] as { outcomes: ApplyOutcome[] }).outcomes]));
     });
@@ -326,6 +337,8 @@ export class StateMachine {
           raftMeta,
         );
         state.applied = appliedIndex;
+        // The snapshot brought its own records: memory knows only what is applied from here.
+        state.recent = new RecentRequestIds(this.dedupWindow, appliedIndex);
       } finally {
         this.installing.delete(partition);
       }
@@ -372,7 +385,7 @@ export class StateMachine {
   private state(partition: PartitionId): PartitionState {
     let state = this.states.get(partition);
     if (state === undefined) {
-      state = { applied: 0 };
+      state = { applied: 0, recent: new RecentRequestIds(this.dedupWindow, 0) };
       this.states.set(partition, state);
     }
     return state;
