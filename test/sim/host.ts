@@ -63,8 +63,11 @@ export class SimHost {
   private role: Role = "follower";
   private term = 0;
   private commit = 0;
-  /** Accepted proposals by index, until an entry is applied there. */
-  private readonly proposals = new Map<number, { term: number; payload: string }>();
+  /**
+   * Accepted proposals by index, until an entry is committed (those answered at commit, as the
+   * store answers puts) or applied there.
+   */
+  private readonly proposals = new Map<number, { term: number; payload: string; atCommit: boolean }>();
   /** Reads accepted by the core whose read state has not come back yet. */
   private readonly reads = new Set<string>();
   /** Read states waiting for the applied index to reach theirs. */
@@ -151,7 +154,11 @@ export class SimHost {
   propose(payload: string): ProposeResult | undefined {
     const result = this.input((node) => node.propose(encodePayload(payload)));
     // The host may have crashed before sending (a fault): then no client hears back.
-    if (result?.ok && this.node) this.proposals.set(result.index, { term: result.term, payload });
+    // Half the proposals are answered at commit, half once applied (no random draw: the seeds'
+    // histories stay as they were).
+    if (result?.ok && this.node) {
+      this.proposals.set(result.index, { term: result.term, payload, atCommit: result.index % 2 === 0 });
+    }
     if (result) this.note(`propose ${payload} at n${this.id}: ${describeResult(result)}`);
     return result;
   }
@@ -209,6 +216,8 @@ export class SimHost {
     const node = this.node;
     while (node && this.node === node && !this.persisting && node.hasReady()) {
       const ready = node.ready();
+      // As the node's store does: what waits only for the commit is answered as the ready is taken.
+      for (const entry of ready.committedEntries) this.settle(entry, true);
       // As the node's store does: a leader's appends and heartbeats leave before it persists.
       this.sendMessages(ready, sendableBeforePersist);
       if (this.env.random.chance(this.env.asyncPersistChance)) {
@@ -276,23 +285,29 @@ export class SimHost {
   private apply(entry: Entry): void {
     this.env.checker.applied(this.id, entry);
     this.sm.apply(entry);
-    const proposal = this.proposals.get(entry.index);
-    if (proposal) {
-      this.proposals.delete(entry.index);
-      if (proposal.term === entry.term) {
-        this.env.checker.writeAcknowledged(this.id, proposal.payload, entry);
-        this.env.stats.acknowledged++;
-        this.note(`n${this.id} acknowledges ${proposal.payload} at ${entry.index}@${entry.term}`);
-      } else {
-        this.env.stats.lost++;
-        this.note(`n${this.id} lost ${proposal.payload}: ${describeEntry(entry)} applied at its index`);
-      }
-    }
+    this.settle(entry, false);
     if (entry.type === "confChange") {
       this.note(
         `n${this.id} applies ${describeEntry(entry)} -> voters=[${entry.config.voters}] learners=[${entry.config.learners}]`,
       );
       this.env.confApplied(this, entry);
+    }
+  }
+
+  /** Answers the proposal at `entry`'s index if it waits for this stage (commit or apply). */
+  private settle(entry: Entry, committing: boolean): void {
+    const proposal = this.proposals.get(entry.index);
+    if (!proposal) return;
+    const stage = committing ? "commits" : "applied";
+    if (proposal.term !== entry.term) {
+      this.proposals.delete(entry.index);
+      this.env.stats.lost++;
+      this.note(`n${this.id} lost ${proposal.payload}: ${describeEntry(entry)} ${stage} at its index`);
+    } else if (proposal.atCommit === committing) {
+      this.proposals.delete(entry.index);
+      this.env.checker.writeAcknowledged(this.id, proposal.payload, entry);
+      this.env.stats.acknowledged++;
+      this.note(`n${this.id} acknowledges ${proposal.payload} at ${entry.index}@${entry.term} (${stage})`);
     }
   }
 
