@@ -1,13 +1,14 @@
 /**
  * tinyo against etcd on this machine, in one run: a 3-member etcd (fsync on) and a 5-node tinyo
  * cluster (RF=3, fsync on), the same workloads against both, alternating, repeated, medians.
- *   npm run bench:etcd [-- --seconds 10 --rounds 3 --etcd /usr/bin/etcd]
+ *   npm run bench:etcd [-- --seconds 10 --rounds 3 --etcd /usr/bin/etcd --etcd-client light|grpc-js]
  * Workloads: puts with 1, 50 and 256 clients, linearizable gets with 50 clients; 100-byte
  * values over 10,000 keys; closed loop. Both systems are driven by the same load generator
  * (src/bench/load.ts: same scheduling, same HDR histograms, same process); only the client
  * differs, each system's lightest: tinyo's own client over KV.Batch streams (leader-direct),
- * etcd's gRPC API over @grpc/grpc-js. The generator's CPU is printed per run, so that a
- * saturated generator shows. Every process started here is stopped at the end (SIGTERM, then
+ * etcd's gRPC API over a minimal node:http2 gRPC client (bench/etcd/light-grpc-client.ts; or
+ * @grpc/grpc-js with --etcd-client grpc-js, which costs the generator much more CPU per call).
+ * The generator's CPU is printed per run, so that a saturated generator shows. Every process started here is stopped at the end (SIGTERM, then
  * SIGKILL), also on failure. Printed, never asserted.
  */
 
@@ -29,8 +30,14 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     rounds: { type: "string", default: "3" },
     etcd: { type: "string", default: "etcd" },
+    "etcd-client": { type: "string", default: "light" },
   },
 });
+const etcdClient = values["etcd-client"];
+if (etcdClient !== "light" && etcdClient !== "grpc-js") {
+  console.error(`--etcd-client ${etcdClient}: it must be light or grpc-js`);
+  process.exit(2);
+}
 const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 if (!(seconds >= 1 && seconds <= 600) || !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) {
@@ -66,7 +73,7 @@ const machine = `${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.v
 const loadBefore = loadavg()
   .map((l) => l.toFixed(1))
   .join(" ");
-console.log(`machine: ${machine}; load average at start ${loadBefore}`);
+console.log(`machine: ${machine}; etcd client: ${etcdClient}; load average at start ${loadBefore}`);
 
 const tinyo = await TestCluster.create(5, { partitions: 32, tickMs: 50, token: "bench-etcd" });
 let etcd: EtcdCluster | undefined;
@@ -75,14 +82,14 @@ try {
   tinyo.startAll();
   etcd = await EtcdCluster.start(values.etcd);
   await tinyo.waitForLeaders(120_000);
-  const etcdReady = new EtcdTarget(etcd.endpoints);
+  const etcdReady = new EtcdTarget(etcd.endpoints, etcdClient);
   await waitUntil(() => etcdReady.put(new TextEncoder().encode("bench-ready"), new Uint8Array(1)), 60_000);
   await etcdReady.close();
 
   const target = (system: System): Target =>
     system === "tinyo"
       ? new TinyoTarget({ endpoints: tinyo.endpoints, consistency: Consistency.LINEARIZABLE, mode: "stream" })
-      : new EtcdTarget((etcd as EtcdCluster).endpoints);
+      : new EtcdTarget((etcd as EtcdCluster).endpoints, etcdClient);
 
   for (let round = 0; round < rounds; round++) {
     for (const workload of WORKLOADS) {
