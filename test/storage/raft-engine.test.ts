@@ -399,7 +399,7 @@ describe("RaftEngine", () => {
     ]);
     await Promise.all(batches.map((b) => engine.write(b)));
     for (const b of batches) model.write(b);
-    expect(engine.stats()).toMatchObject({ writes: 50, fdatasyncs: 50 });
+    expect(engine.stats()).toMatchObject({ writes: 50, syncedWrites: 50 });
     expectSame(engine, model);
     await engine.close();
     engine = await RaftEngine.open(dir, { fsync: true });
@@ -409,7 +409,7 @@ describe("RaftEngine", () => {
 
     const unsynced = await RaftEngine.open(await tempDir(), { fsync: false });
     await Promise.all(batches.map((b) => unsynced.write(b)));
-    expect(unsynced.stats()).toMatchObject({ writes: 50, fdatasyncs: 0 });
+    expect(unsynced.stats()).toMatchObject({ writes: 50, syncedWrites: 0 });
     await unsynced.close();
   });
 
