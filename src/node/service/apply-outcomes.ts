@@ -1,18 +1,20 @@
 /**
- * The state machine as the store sees it, plus a short memory of what each applied entry did,
+ * The state machine as the store sees it, plus a short memory of what each applied delete did,
  * for the KV service's answers: the store resolves a proposal with its log position only, but
- * a DeleteResponse says whether the key existed, and a retried write (same request id) is
- * answered with the index of its first application.
+ * a DeleteResponse says whether the key existed, and a retried delete (same request id) is
+ * answered with the index of its first application. Puts are answered at commit, before their
+ * apply (kv-operations.ts), so nothing is kept for them: a batch without deletes costs nothing
+ * here.
  *
  * "Existed" is read just before the batch is applied (the store applies one partition's batches
  * one at a time, so nothing else writes the partition meanwhile) and carried through the batch
- * in log order. Outcomes are kept for the most recent MAX_REMEMBERED entries of all partitions:
+ * in log order. Outcomes are kept for the most recent MAX_REMEMBERED deletes of all partitions:
  * a proposal reads its outcome as soon as it is applied, long before it is forgotten.
  */
 
 import type { PartitionId } from "../ids.js";
 import type { SnapshotMeta } from "../raft/types.js";
-import { type Command, decodeCommand } from "../storage/commands.js";
+import { type Command, decodeCommand, isDeleteCommand } from "../storage/commands.js";
 import type {
   ApplyEntry,
   ApplyOutcome,
@@ -23,8 +25,6 @@ import type {
 import type { ReplicatedStateMachine } from "../store/store.js";
 
 export type EntryOutcome =
-  | { readonly kind: "noop" }
-  | { readonly kind: "put" }
   | { readonly kind: "delete"; readonly existed: boolean }
   /** A retry of a write applied before at `appliedAt`; `existed` is the first delete's, when still known. */
   | { readonly kind: "duplicate"; readonly appliedAt: number; readonly existed: boolean | undefined }
@@ -50,6 +50,7 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     await Promise.all(
       batches.flatMap(({ partition, entries }, b) =>
         entries.map(async (entry) => {
+          if (!isDeleteCommand(entry.data)) return;
           const command = decodeOrUndefined(entry.data);
           if (command?.type !== "delete") return;
           const known = exists[b] as Map<string, boolean>;
@@ -72,16 +73,18 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     applied: readonly ApplyOutcome[],
     exists: Map<string, boolean>,
   ): void {
+    // Only a batch with deletes needs its puts' keys (a put before a delete of its key).
+    const hasDeletes = exists.size > 0;
     applied.forEach((outcome, i) => {
       let remembered: EntryOutcome;
       switch (outcome.kind) {
         case "noop":
-          remembered = { kind: "noop" };
-          break;
+          return;
         case "rejected":
           remembered = { kind: "rejected", reason: outcome.reason };
           break;
         case "duplicate": {
+          if (outcome.command.type === "put") return;
           const first = this.outcomes.get(`${partition}:${outcome.appliedAt}`);
           remembered = {
             kind: "duplicate",
@@ -91,14 +94,13 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
           break;
         }
         case "applied": {
-          const key = hex(outcome.command.key);
           if (outcome.command.type === "put") {
-            remembered = { kind: "put" };
-            exists.set(key, true);
-          } else {
-            remembered = { kind: "delete", existed: exists.get(key) ?? false };
-            exists.set(key, false);
+            if (hasDeletes) exists.set(hex(outcome.command.key), true);
+            return;
           }
+          const key = hex(outcome.command.key);
+          remembered = { kind: "delete", existed: exists.get(key) ?? false };
+          exists.set(key, false);
           break;
         }
       }
@@ -132,7 +134,7 @@ export class ApplyOutcomes implements ReplicatedStateMachine {
     return this.stateMachine.deletePartition(partition);
   }
 
-  /** What the entry at `index` of the partition did, if applied recently on this node. */
+  /** What the delete at `index` of the partition did, if applied recently on this node. */
   outcomeOf(partition: PartitionId, index: number): EntryOutcome | undefined {
     return this.outcomes.get(`${partition}:${index}`);
   }

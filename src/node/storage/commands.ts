@@ -86,6 +86,11 @@ export function hasRequestId(requestId: Uint8Array | undefined): requestId is Ui
   return false;
 }
 
+/** True if `data` is (or claims to be) an encoded delete: its type byte, without decoding it. */
+export function isDeleteCommand(data: Uint8Array): boolean {
+  return data[0] === DELETE;
+}
+
 /** Validates (InvalidCommandError) and encodes a command. */
 export function encodeCommand(command: Command): Uint8Array {
   validateCommand(command);
