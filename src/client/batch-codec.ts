@@ -12,7 +12,8 @@
  * every implicit-presence field, message fields absent when unset, unknown fields in
  * `$unknown`), and decoding builds exactly what fromBinary builds, bytes fields as views of the
  * input (no copy). The bytes are exactly toBinary's: fields in number order, zero values
- * omitted, unknown fields written back after the known ones. Decoding accepts any valid
+ * omitted, unknown fields written back after the known ones; a field left out of the object
+ * encodes as its zero value, as create() would have filled it in. Decoding accepts any valid
  * encoding (fields in any order, repeated fields last-wins, a message field or oneof member
  * repeated merged, unknown fields of every wire type kept); it is stricter than protobuf-es on
  * input no encoder produces (a known field with another wire type, a field that overruns its
@@ -111,41 +112,41 @@ class Writer {
     this.pos += data.length;
   }
 
-  bytesField(tag: number, data: Uint8Array): void {
-    if (data.length === 0) return;
+  bytesField(tag: number, data: Uint8Array | undefined): void {
+    if (data === undefined || data.length === 0) return;
     this.buf[this.pos++] = tag;
     this.varint32(data.length);
     this.raw(data);
   }
 
-  uint32Field(tag: number, n: number): void {
-    if (n === 0) return;
+  uint32Field(tag: number, n: number | undefined): void {
+    if (n === undefined || n === 0) return;
     this.buf[this.pos++] = tag;
     this.varint32(n);
   }
 
-  int32Field(tag: number, n: number): void {
-    if (n === 0) return;
+  int32Field(tag: number, n: number | undefined): void {
+    if (n === undefined || n === 0) return;
     this.buf[this.pos++] = tag;
     if (n > 0) this.varint32(n);
     else this.varint64(n >>> 0, 0xffffffff); // sign-extended to 64 bits, as protobuf does
   }
 
-  uint64Field(tag: number, n: bigint): void {
-    if (n === 0n) return;
+  uint64Field(tag: number, n: bigint | undefined): void {
+    if (n === undefined || n === 0n) return;
     this.buf[this.pos++] = tag;
     if (n <= 0xffffffffn) this.varint32(Number(n));
     else this.varint64(Number(n & 0xffffffffn), Number(n >> 32n));
   }
 
-  boolField(tag: number, value: boolean): void {
+  boolField(tag: number, value: boolean | undefined): void {
     if (!value) return;
     this.buf[this.pos++] = tag;
     this.buf[this.pos++] = 1;
   }
 
-  stringField(tag: number, text: string, length: number): void {
-    if (length === 0) return;
+  stringField(tag: number, text: string | undefined, length: number): void {
+    if (text === undefined || length === 0) return;
     this.buf[this.pos++] = tag;
     this.varint32(length);
     this.buf.write(text, this.pos, length, "utf8");
@@ -172,7 +173,8 @@ function varint32Size(n: number): number {
 }
 
 function checkUint32(n: number, what: string): number {
-  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff)) throw new RangeError(`${what} ${n} is not a uint32`);
+  if (!(Number.isInteger(n) && n >= 0 && n <= 0xffffffff))
+    throw new RangeError(`${what} ${n} is not a uint32`);
   return n;
 }
 
@@ -181,20 +183,26 @@ function checkUint64(n: bigint, what: string): bigint {
   return n;
 }
 
-const bytesSize = (data: Uint8Array) => (data.length === 0 ? 0 : 1 + varint32Size(data.length) + data.length);
-const uint32Size = (n: number, what: string) => (checkUint32(n, what) === 0 ? 0 : 1 + varint32Size(n));
-const boolSize = (value: boolean) => (value ? 2 : 0);
+// Fields left out (undefined) count as zero values, as create() fills them in: a caller may pass
+// a message's init shape.
+const bytesSize = (data: Uint8Array | undefined) =>
+  data === undefined || data.length === 0 ? 0 : 1 + varint32Size(data.length) + data.length;
+const uint32Size = (n: number | undefined, what: string) =>
+  n === undefined || checkUint32(n, what) === 0 ? 0 : 1 + varint32Size(n);
+const boolSize = (value: boolean | undefined) => (value ? 2 : 0);
+const stringLength = (text: string | undefined) => (text === undefined ? 0 : Buffer.byteLength(text, "utf8"));
 const nestedSize = (size: number) => 1 + varint32Size(size) + size;
 
-function int32Size(n: number, what: string): number {
+function int32Size(n: number | undefined, what: string): number {
+  if (n === undefined) return 0;
   if (!(Number.isInteger(n) && n >= -0x80000000 && n <= 0x7fffffff)) {
     throw new RangeError(`${what} ${n} is not an int32`);
   }
   return n === 0 ? 0 : n > 0 ? 1 + varint32Size(n) : 11;
 }
 
-function uint64Size(n: bigint, what: string): number {
-  if (checkUint64(n, what) === 0n) return 0;
+function uint64Size(n: bigint | undefined, what: string): number {
+  if (n === undefined || checkUint64(n, what) === 0n) return 0;
   if (n <= 0xffffffffn) return 1 + varint32Size(Number(n));
   let size = 1;
   for (let rest = n; rest > 0x7fn; rest >>= 7n) size++;
@@ -336,12 +344,12 @@ function sizeKeyValue(m: KeyValue): number {
 
 function sizeScanResponse(m: ScanResponse): number {
   let size = headerFieldSize(m.header) + boolSize(m.more) + bytesSize(m.resumeKey) + unknownSize(m.$unknown);
-  for (const pair of m.pairs) size += nestedSize(sizeKeyValue(pair));
+  for (const pair of m.pairs ?? []) size += nestedSize(sizeKeyValue(pair));
   return size;
 }
 
 function sizeBatchError(m: BatchError): number {
-  const length = Buffer.byteLength(m.message, "utf8");
+  const length = stringLength(m.message);
   return (
     uint32Size(m.code, "code") +
     (length === 0 ? 0 : 1 + varint32Size(length) + length) +
@@ -405,7 +413,7 @@ function writeBatchResponse(w: Writer, m: BatchResponse): void {
       const v = r.value;
       w.nested(0x2a, sizeScanResponse(v));
       if (v.header) writeHeader(w, 0x0a, v.header);
-      for (const pair of v.pairs) {
+      for (const pair of v.pairs ?? []) {
         w.nested(0x12, sizeKeyValue(pair));
         w.bytesField(0x0a, pair.key);
         w.bytesField(0x12, pair.value);
@@ -420,7 +428,7 @@ function writeBatchResponse(w: Writer, m: BatchResponse): void {
       const v = r.value;
       w.nested(0x32, sizeBatchError(v));
       w.uint32Field(0x08, v.code);
-      w.stringField(0x12, v.message, Buffer.byteLength(v.message, "utf8"));
+      w.stringField(0x12, v.message, stringLength(v.message));
       if (v.header) writeHeader(w, 0x1a, v.header);
       w.unknown(v.$unknown);
       break;
@@ -464,7 +472,9 @@ class Reader {
     this.no = tag >>> 3;
     this.wireType = tag & 7;
     if (this.no === 0 || this.wireType > 5) {
-      throw new MalformedKvMessageError(`an illegal field tag (field ${this.no}, wire type ${this.wireType})`);
+      throw new MalformedKvMessageError(
+        `an illegal field tag (field ${this.no}, wire type ${this.wireType})`,
+      );
     }
     return tag;
   }
@@ -528,7 +538,8 @@ class Reader {
   /** The end of a length-delimited field that starts here (after reading its length). */
   lengthEnd(end: number): number {
     const length = this.varint32(end);
-    if (length > end - this.pos) throw new MalformedKvMessageError("a field runs past the end of its message");
+    if (length > end - this.pos)
+      throw new MalformedKvMessageError("a field runs past the end of its message");
     return this.pos + length;
   }
 
@@ -577,7 +588,8 @@ class Reader {
       case BIT64:
       case BIT32: {
         const size = wireType === BIT64 ? 8 : 4;
-        if (size > end - this.pos) throw new MalformedKvMessageError("a field runs past the end of its message");
+        if (size > end - this.pos)
+          throw new MalformedKvMessageError("a field runs past the end of its message");
         this.pos += size;
         return;
       }

@@ -13,25 +13,22 @@
  * request to the node that leads its partition when known (else to the endpoints in turn), many
  * in flight at once. A request that fails there (an error answer other than InvalidArgument, or
  * the stream breaking) is retried as a unary call, with the same request id, within what is left
- * of its deadline.
+ * of its deadline. The streams run on the endpoints' HTTP/2 sessions, shared with the unary
+ * calls, with a hand-written codec (batch-stream.ts).
  */
 
 import { randomBytes } from "node:crypto";
-import { create } from "@bufbuild/protobuf";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { Admin, type RoutesResponse } from "../gen/tinyo/v1/admin_pb.js";
 import {
   Consistency,
   type DeleteRequest,
-  DeleteRequestSchema,
   type DeleteResponse,
   type GetRequest,
-  GetRequestSchema,
   type GetResponse,
   KV,
   type PutRequest,
-  PutRequestSchema,
   type PutResponse,
   type ResponseHeader,
 } from "../gen/tinyo/v1/kv_pb.js";
@@ -293,7 +290,7 @@ export class TinyoClient {
     const address = this.target(partition);
     let stream = streams.get(address);
     if (!stream?.usable) {
-      stream = new BatchStream(this.endpoint(address).kv);
+      stream = new BatchStream(this.endpoint(address).sessions);
       streams.set(address, stream);
     }
     let answer: BatchAnswer;
@@ -421,17 +418,24 @@ export class TinyoClient {
   }
 }
 
+// The requests are protobuf-es messages built as plain objects (no create() per request).
+
 /** A put with a fresh request id, the same on every retry. */
 function putRequest(key: Key, value: Key): PutRequest {
-  return create(PutRequestSchema, { key: bytes(key), value: bytes(value), requestId: randomBytes(16) });
+  return {
+    $typeName: "tinyo.v1.PutRequest",
+    key: bytes(key),
+    value: bytes(value),
+    requestId: randomBytes(16),
+  };
 }
 
 function getRequest(key: Key, consistency: Consistency): GetRequest {
-  return create(GetRequestSchema, { key: bytes(key), consistency });
+  return { $typeName: "tinyo.v1.GetRequest", key: bytes(key), consistency };
 }
 
 function deleteRequest(key: Key): DeleteRequest {
-  return create(DeleteRequestSchema, { key: bytes(key), requestId: randomBytes(16) });
+  return { $typeName: "tinyo.v1.DeleteRequest", key: bytes(key), requestId: randomBytes(16) };
 }
 
 function served(header: ResponseHeader | undefined): Served {

@@ -206,7 +206,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       [
         fastUnary(Raft.method.send, (request, context) => transport.handleSend(request, context.signal)),
         transport.fastStream(),
-        ...kvFastMethods(kvOperations),
+        ...kvFastMethods(kvDeps, kvOperations),
       ],
       config.listen.host,
       config.listen.port,

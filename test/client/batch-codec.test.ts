@@ -7,7 +7,14 @@
  * else decoded as protobuf-es decodes it. Seeded, so a failure replays (the seed is in the name).
  */
 
-import { create, type DescField, type DescMessage, fromBinary, ScalarType, toBinary } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescField,
+  type DescMessage,
+  fromBinary,
+  ScalarType,
+  toBinary,
+} from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
 import {
@@ -18,11 +25,11 @@ import {
   MalformedKvMessageError,
 } from "../../src/client/batch-codec.js";
 import {
+  type BatchRequest,
   BatchRequestSchema,
+  type BatchResponse,
   BatchResponseSchema,
   Consistency,
-  type BatchRequest,
-  type BatchResponse,
 } from "../../src/gen/tinyo/v1/kv_pb.js";
 
 /** mulberry32: a small seeded generator. */
@@ -45,7 +52,19 @@ class Gen {
     return values[this.int(values.length)] as T;
   }
   u32(): number {
-    return this.pick([0, 1, this.int(128), 127, 128, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, this.int(2 ** 32)]);
+    return this.pick([
+      0,
+      1,
+      this.int(128),
+      127,
+      128,
+      16383,
+      16384,
+      2 ** 31 - 1,
+      2 ** 31,
+      2 ** 32 - 1,
+      this.int(2 ** 32),
+    ]);
   }
   i32(): number {
     return this.pick([0, 1, 2, 3, this.int(1000), -1, -(2 ** 31), 2 ** 31 - 1, -this.int(2 ** 31)]);
@@ -203,7 +222,9 @@ describe.each(codecs)("$name codec against protobuf-es", ({ schema, decode, enco
       const rebuilt = create(schema, message as never);
       const reserve = g.int(6);
       const encoded = encode(rebuilt, reserve);
-      expect(Buffer.from(encoded.subarray(reserve)).equals(toBinary(schema, rebuilt)), `message ${i}`).toBe(true);
+      expect(Buffer.from(encoded.subarray(reserve)).equals(toBinary(schema, rebuilt)), `message ${i}`).toBe(
+        true,
+      );
     }
   });
 

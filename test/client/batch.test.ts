@@ -66,6 +66,7 @@ async function fakeNode(batch: BatchImpl, routes: { current?: RoutesResponse } =
     address,
     calls,
     kv,
+    sessions,
     close: () =>
       new Promise<void>((resolve) => {
         sessions.abort();
@@ -116,7 +117,7 @@ describe("BatchStream", () => {
       }
       for (const request of held.reverse()) yield putAnswer(request.id, request.id * 10n);
     });
-    const stream = new BatchStream(node.kv);
+    const stream = new BatchStream(node.sessions);
     const answers = await Promise.all(["a", "b", "c"].map((k) => stream.send(put(k), 5000)));
     expect(answers.map((a) => (a.case === "put" ? a.value.header?.index : undefined))).toEqual([
       10n,
@@ -132,7 +133,7 @@ describe("BatchStream", () => {
       for await (const _ of requests) throw new ConnectError("node going away", Code.Unavailable);
       yield putAnswer(0n, 0n);
     });
-    const stream = new BatchStream(node.kv);
+    const stream = new BatchStream(node.sessions);
     const error = await failure(stream.send(put("a"), 5000));
     expect(error.code).toBe(Code.Unavailable);
     expect(stream.usable).toBe(false);
@@ -149,7 +150,7 @@ describe("BatchStream", () => {
         yield putAnswer(request.id, 1n);
       }
     });
-    const stream = new BatchStream(node.kv);
+    const stream = new BatchStream(node.sessions);
     const error = await failure(stream.send(put("a"), 50));
     expect(error.code).toBe(Code.DeadlineExceeded);
     answer?.();

@@ -12,8 +12,9 @@
  * `application/grpc+proto`, uncompressed), answered exactly as connect-node would: the same
  * status codes, Connect's JSON error body with metadata as headers, gRPC's status and message
  * in trailers. Anything else (JSON, compression, GET, gRPC-Web, other methods) falls through to
- * connect-node unchanged. Client-streaming methods registered here (fast-client-stream.ts) are
- * served alike, in front of connect-node.
+ * connect-node unchanged. Client-streaming methods registered here (fast-client-stream.ts) and
+ * request/response streams answered out of order (fast-unordered-stream.ts) are served alike, in
+ * front of connect-node.
  */
 
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
@@ -32,6 +33,11 @@ import {
   type FastClientStreamMethod,
   serveClientStream,
 } from "./fast-client-stream.js";
+import {
+  type FastUnorderedStreamMethod,
+  serveUnorderedStream,
+  unorderedStreamProtocolOf,
+} from "./fast-unordered-stream.js";
 import type { RequestContext } from "./routing.js";
 
 /** The largest request body taken on the fast path; larger ones get ResourceExhausted. */
@@ -73,14 +79,23 @@ export function fastUnary<I extends DescMessage, O extends DescMessage>(
 type Protocol = "connect" | "grpc";
 type RequestHandler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
 
-/** A method served on the fast path: unary (fastUnary) or client-streaming (fast-client-stream.ts). */
-export type FastMethod = FastUnaryMethod | FastClientStreamMethod;
+/**
+ * A method served on the fast path: unary (fastUnary), client-streaming (fast-client-stream.ts)
+ * or a bidi stream answered out of order (fast-unordered-stream.ts).
+ */
+export type FastMethod = FastUnaryMethod | FastClientStreamMethod | FastUnorderedStreamMethod;
 
 /** A request handler that serves `methods` here and passes everything else to `fallback`. */
 export function withFastPath(methods: readonly FastMethod[], fallback: RequestHandler): RequestHandler {
   const byPath = new Map(methods.map((m) => [m.path, m]));
   return (req, res) => {
     const method = req.method === "POST" ? byPath.get(req.url) : undefined;
+    if (method !== undefined && "answers" in method) {
+      const protocol = unorderedStreamProtocolOf(req);
+      if (protocol) serveUnorderedStream(method, protocol, req, res);
+      else fallback(req, res);
+      return;
+    }
     if (method !== undefined && "open" in method) {
       const protocol = clientStreamProtocolOf(req);
       if (protocol) serveClientStream(method, protocol, req, res);

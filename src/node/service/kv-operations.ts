@@ -8,6 +8,9 @@
  * node's InFlight (refused while draining) and, unless another node forwarded it here, in the op
  * stats. Errors are thrown as ConnectErrors.
  *
+ * Responses are protobuf-es messages built as plain objects (no create() per request), so that
+ * the Batch stream's hand-written codec and connect-node both take them.
+ *
  * Consistency: LINEARIZABLE (the default) and LEASE both take the ReadIndex barrier: leases are
  * not implemented yet, so LEASE is as strong as LINEARIZABLE and as costly. STALE reads the
  * replica's applied state without a barrier.
@@ -20,15 +23,11 @@ import {
   Consistency,
   type DeleteRequest,
   type DeleteResponse,
-  DeleteResponseSchema,
   type GetRequest,
   type GetResponse,
-  GetResponseSchema,
   type PutRequest,
   type PutResponse,
-  PutResponseSchema,
   type ResponseHeader,
-  ResponseHeaderSchema,
   type ScanRequest,
   type ScanResponse,
   ScanResponseSchema,
@@ -76,12 +75,13 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
   /** The header of an answer given here: what this replica knows of the partition now. */
   const header = (partition: PartitionId, index: number): ResponseHeader => {
     const status = d.store.groupStatus(partition);
-    return create(ResponseHeaderSchema, {
+    return {
+      $typeName: "tinyo.v1.ResponseHeader",
       partition,
       leader: status?.leader ?? 0,
       term: BigInt(status?.term ?? 0),
       index: BigInt(index),
-    });
+    };
   };
 
   /** Runs one request: refused while draining, timed when the client sent it here, errors mapped. */
@@ -129,12 +129,12 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         const partition = partitionOf(request.key, d.partitions);
         return d.routing.write(
           d.routing.route(partition, context),
-          async () => {
+          async (): Promise<PutResponse> => {
             // Answered at commit: a put's result does not depend on the state it applies to, and
             // every later linearizable read waits for the apply. A retry that the apply will find
             // to be a duplicate is answered with its own (later) index; it is applied only once.
             const committed = await d.store.propose(partition, encodeCommand(command), "commit");
-            return create(PutResponseSchema, { header: header(partition, committed.index) });
+            return { $typeName: "tinyo.v1.PutResponse", header: header(partition, committed.index) };
           },
           async (to, call) => learn(await d.peers.kv(to).put(request, call)),
         );
@@ -152,7 +152,10 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         const partition = partitionOf(request.key, d.partitions);
         return d.routing.write(
           d.routing.route(partition, context),
-          async () => create(DeleteResponseSchema, await proposeDelete(partition, command)),
+          async (): Promise<DeleteResponse> => ({
+            $typeName: "tinyo.v1.DeleteResponse",
+            ...(await proposeDelete(partition, command)),
+          }),
           async (to, call) => learn(await d.peers.kv(to).delete(request, call)),
         );
       });
@@ -164,15 +167,16 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         const partition = partitionOf(request.key, d.partitions);
         return d.routing.read(
           d.routing.route(partition, context),
-          async () => {
+          async (): Promise<GetResponse> => {
             if (request.consistency !== Consistency.STALE) await d.store.readBarrier(partition);
             const index = d.stateMachine.appliedIndex(partition);
             const value = await d.stateMachine.get(partition, request.key);
-            return create(GetResponseSchema, {
+            return {
+              $typeName: "tinyo.v1.GetResponse",
               header: header(partition, index),
               found: value !== undefined,
               value: value ?? EMPTY,
-            });
+            };
           },
           async (to, call) => learn(await d.peers.kv(to).get(request, call)),
         );
