@@ -248,6 +248,25 @@ describe.each(codecs)("$name codec against protobuf-es", ({ schema, decode, enco
 });
 
 describe("the KV.Batch codec", () => {
+  it("encodes the fields an init shape leaves out as zero values, as create() fills them in", () => {
+    const key = new Uint8Array([1, 2]);
+    for (const init of [
+      { id: 3n, request: { case: "put" as const, value: { key } } },
+      { id: 4n, request: { case: "scan" as const, value: { limit: 5 } } },
+    ]) {
+      const reference = toBinary(BatchRequestSchema, create(BatchRequestSchema, init));
+      expect(Buffer.from(encodeBatchRequest(init as never)).equals(reference)).toBe(true);
+    }
+    for (const init of [
+      { id: 5n, response: { case: "error" as const, value: { code: 14 } } },
+      { id: 6n, response: { case: "scan" as const, value: { more: true } } },
+      { id: 7n, response: { case: "get" as const, value: { header: { partition: 3 } } } },
+    ]) {
+      const reference = toBinary(BatchResponseSchema, create(BatchResponseSchema, init));
+      expect(Buffer.from(encodeBatchResponse(init as never)).equals(reference)).toBe(true);
+    }
+  });
+
   it("decodes bytes fields as views of the input, and refuses numbers out of range when encoding", () => {
     const bytes = toBinary(
       BatchRequestSchema,

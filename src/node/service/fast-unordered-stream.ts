@@ -15,9 +15,9 @@
  * method generically (kv.ts's batch, through unordered.ts).
  *
  * Flow control, as unordered.ts: at most `maxInProgress` requests of a stream are in progress
- * (read, answer not yet handed to the stream); at the bound the node stops parsing and pauses the
- * request stream, so HTTP/2 flow control holds the client back. An answer waits, still in
- * progress, while the response stream is blocked (a client that does not read its answers).
+ * (read, answer not yet taken by the connection); at the bound the node stops parsing and pauses
+ * the request stream, so HTTP/2 flow control holds the client back. Answers written while the
+ * response stream is full (a client that does not read them) stay in progress until it drains.
  *
  * The call ends OK once the client has half-closed and every answer is written; with an error
  * when an answer fails (a stream-level failure), a request cannot be parsed, the deadline passes
@@ -99,6 +99,8 @@ export function serveUnorderedStream(
   let flushScheduled = false;
   /** The last write filled the stream's buffer: hold answers until 'drain'. */
   let blocked = false;
+  /** The answers of that write, still counted in progress. */
+  let undrained = 0;
 
   // Envelopes: 1 flag byte, 4 length bytes (big endian), the message. A message spanning
   // several chunks is gathered without copying until it is complete (one concat then).
@@ -142,15 +144,22 @@ export function serveUnorderedStream(
           timeoutMs,
         );
 
+  /** Writes the answers ready, unless the stream is full; then goes on reading, or ends. */
   const flush = () => {
     flushScheduled = false;
-    if (done || blocked || ready.length === 0) return;
-    if (!res.headersSent) res.writeHead(200, { "content-type": contentType });
-    const answers = ready;
-    ready = [];
-    const written = res.write(answers.length === 1 ? (answers[0] as Uint8Array) : Buffer.concat(answers));
-    inProgress -= answers.length;
-    if (!written) blocked = true;
+    if (done) return;
+    if (!blocked && ready.length > 0) {
+      if (!res.headersSent) res.writeHead(200, { "content-type": contentType });
+      const answers = ready;
+      ready = [];
+      if (res.write(answers.length === 1 ? (answers[0] as Uint8Array) : Buffer.concat(answers))) {
+        inProgress -= answers.length;
+      } else {
+        // Buffered in the stream, not yet taken by the connection: in progress until 'drain'.
+        blocked = true;
+        undrained = answers.length;
+      }
+    }
     pump();
   };
 
@@ -253,6 +262,8 @@ export function serveUnorderedStream(
   req.once("error", () => fail(new ConnectError("the client's stream failed", Code.Canceled)));
   res.on("drain", () => {
     blocked = false;
+    inProgress -= undrained;
+    undrained = 0;
     flush();
   });
   res.once("close", () => {
