@@ -26,6 +26,7 @@ import { serveMetrics } from "./metrics/metrics-server.js";
 import { createNodeMetrics } from "./metrics/node-metrics.js";
 import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
+import { requireClusterToken } from "./service/admin-auth.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
 import { fastUnary } from "./service/fast-unary.js";
 import { InFlight } from "./service/in-flight.js";
@@ -38,6 +39,7 @@ import { RaftEngine } from "./storage/raft-engine.js";
 import { StateMachine } from "./storage/state-machine.js";
 import { metadataPartition } from "./store/replica-targets.js";
 import { Store } from "./store/store.js";
+import { ClusterToken } from "./transport/cluster-token.js";
 import { PeerTransport } from "./transport/peer-transport.js";
 
 export type Logger = pino.Logger;
@@ -117,7 +119,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
     closers.push(() => transport.close());
     let running: RunningNode | undefined;
-    const peers = new PeerClients(addresses);
+    const peers = new PeerClients(addresses, config.token);
     closers.push(() => peers.close());
     store = await Store.open({
       self,
@@ -199,7 +201,9 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const routes = (router: ConnectRouter) => {
       transport.routes(router);
       router.service(KV, kv);
-      router.service(Admin, admin);
+      router.service(Admin, admin, {
+        interceptors: [requireClusterToken(new ClusterToken(config.token), self)],
+      });
     };
     const server: NodeServer = await listen(
       routes,
@@ -311,7 +315,11 @@ async function initialMembers(
   if (founding) return founding;
   const settings = { partitions: config.partitions, vnodes: config.vnodes, replication: config.replication };
   try {
-    return await joinCluster(config.join ?? [], config.id, config.listen.address, settings, JOIN_TIMEOUT_MS);
+    return await joinCluster(
+      { seeds: config.join ?? [], self: config.id, address: config.listen.address, token: config.token },
+      settings,
+      JOIN_TIMEOUT_MS,
+    );
   } catch (error) {
     if (error instanceof JoinError) throw new StartupError(error.message);
     throw error;
