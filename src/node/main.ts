@@ -165,6 +165,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       // The metadata group is not a partition of the key space.
       groups: () => opened.status().filter((g) => g.partition < config.partitions),
       totals: { put: () => stats.puts.total, get: () => stats.gets.total },
+      transport: () => transport.stats(),
     });
     const clock = () => performance.now();
     const stats = {
@@ -193,6 +194,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       routing,
       peers,
       faults: transport,
+      transport,
       stats,
       shutdown: shutdownSignal.signal,
       startedAt,

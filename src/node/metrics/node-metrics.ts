@@ -1,12 +1,15 @@
 /**
  * The node's Prometheus metrics (prom-client), in a registry of its own: request counts and
  * latency histograms by operation, and per partition the Raft term, leader, commit/applied/last
- * index, leader changes and snapshots. Everything but the latency histogram is read from the
- * store and the op stats when scraped, so the request path pays only for one observe().
+ * index, leader changes and snapshots; the peer transport's counters (transport-metrics.ts).
+ * Everything but the latency histogram is read from the store, the op stats and the transport
+ * when scraped, so the request path pays only for one observe().
  */
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { GroupStatus } from "../store/status.js";
+import type { TransportStats } from "../transport/peer-transport.js";
+import { registerTransportMetrics } from "./transport-metrics.js";
 
 /** Where the figures come from when Prometheus scrapes. */
 export interface MetricsSources {
@@ -14,6 +17,7 @@ export interface MetricsSources {
   groups(): readonly GroupStatus[];
   /** Operations completed since start, by operation. */
   readonly totals: { readonly put: () => number; readonly get: () => number };
+  transport(): TransportStats;
 }
 
 export type Operation = "put" | "get";
@@ -126,6 +130,8 @@ export function createNodeMetrics(sources: MetricsSources): NodeMetrics {
     "counter",
     (g) => g.snapshotsInstalled,
   );
+
+  registerTransportMetrics(registry, () => sources.transport());
 
   return {
     registry,
