@@ -15,7 +15,6 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { pino } from "pino";
 import { Admin } from "../gen/tinyo/v1/admin_pb.js";
 import { KV } from "../gen/tinyo/v1/kv_pb.js";
-import { Raft } from "../gen/tinyo/v1/raft_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
@@ -28,7 +27,6 @@ import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
 import { requireClusterToken } from "./service/admin-auth.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
-import { fastUnary } from "./service/fast-unary.js";
 import { InFlight } from "./service/in-flight.js";
 import { createKvOperations, createKvService, kvFastMethods } from "./service/kv.js";
 import { OpStats } from "./service/op-stats.js";
@@ -209,11 +207,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     };
     const server: NodeServer = await listen(
       routes,
-      [
-        fastUnary(Raft.method.send, (request, context) => transport.handleSend(request, context.signal)),
-        transport.fastStream(),
-        ...kvFastMethods(kvOperations),
-      ],
+      [...transport.fastMethods(), ...kvFastMethods(kvOperations)],
       config.listen.host,
       config.listen.port,
     ).catch((error: unknown) => {

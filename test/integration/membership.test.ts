@@ -45,6 +45,26 @@ const refusal = async (call: Promise<unknown>): Promise<ConnectError> => {
   throw new Error("the call succeeded");
 };
 
+/** Runs a node 4 that asks node 1 to join, for a join that must fail: its exit code and output. */
+async function joinThroughNode1(data: string, partitions: number, token: string) {
+  const [port] = (await freePorts(1)) as [number];
+  return runCli([
+    "node",
+    "--id",
+    "4",
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--join",
+    cluster.node(1).address,
+    "--data",
+    join(root, data),
+    "--partitions",
+    String(partitions),
+    "--token",
+    token,
+  ]);
+}
+
 describe("the Admin service's cluster token", () => {
   it("opens only methods of Admin", () => {
     const names = Admin.methods.map((m) => m.name);
@@ -93,22 +113,7 @@ describe("the Admin service's cluster token", () => {
   }, 60_000);
 
   it("a node started with another --token is refused at its join and exits 1 saying so", async () => {
-    const [port] = (await freePorts(1)) as [number];
-    const result = await runCli([
-      "node",
-      "--id",
-      "4",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--join",
-      cluster.node(1).address,
-      "--data",
-      join(root, "wrong-token"),
-      "--partitions",
-      String(PARTITIONS),
-      "--token",
-      "not-the-cluster-token",
-    ]);
+    const result = await joinThroughNode1("wrong-token", PARTITIONS, "not-the-cluster-token");
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       `${cluster.node(1).address} refused the join: this node's --token (or TINYO_TOKEN) is not the cluster's`,
@@ -138,22 +143,7 @@ describe("membership", () => {
   }, 60_000);
 
   it("a joining node with another partition count exits 1 naming the cluster's", async () => {
-    const [port] = (await freePorts(1)) as [number];
-    const result = await runCli([
-      "node",
-      "--id",
-      "4",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--join",
-      cluster.node(1).address,
-      "--data",
-      join(root, "wrong"),
-      "--partitions",
-      "9",
-      "--token",
-      cluster.options.token,
-    ]);
+    const result = await joinThroughNode1("wrong", 9, cluster.options.token);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain(
       `the cluster runs with --partitions ${PARTITIONS}, node 4 was started with 9: start it with --partitions ${PARTITIONS}`,

@@ -4,19 +4,12 @@
  * counters it already keeps.
  */
 
-import { Counter, Gauge, type Registry } from "prom-client";
-import type { PeerLinkStats, TransportStats } from "../transport/peer-transport.js";
-
-/** Scrapes within this many ms share one read of the transport's stats. */
-const STATS_REUSE_MS = 100;
+import { Counter, type Registry } from "prom-client";
+import type { TransportStats } from "../transport/peer-transport.js";
+import { oncePerScrape, perItem } from "./scraped.js";
 
 export function registerTransportMetrics(registry: Registry, source: () => TransportStats): void {
-  let cached: { at: number; stats: TransportStats } | undefined;
-  const stats = (): TransportStats => {
-    const now = Date.now();
-    if (!cached || now - cached.at > STATS_REUSE_MS) cached = { at: now, stats: source() };
-    return cached.stats;
-  };
+  const stats = oncePerScrape(source);
   const total = (name: string, help: string, value: (s: TransportStats) => number): void => {
     new Counter({
       name,
@@ -28,20 +21,12 @@ export function registerTransportMetrics(registry: Registry, source: () => Trans
       },
     });
   };
-  const perPeer = (
-    name: string,
-    help: string,
-    kind: "gauge" | "counter",
-    value: (p: PeerLinkStats) => number,
-  ): void => {
-    const collect = function (this: Gauge<"peer"> | Counter<"peer">) {
-      this.reset();
-      for (const p of stats().peers) this.inc({ peer: String(p.peer) }, value(p));
-    };
-    const config = { name, help, labelNames: ["peer"] as const, registers: [registry], collect };
-    if (kind === "gauge") new Gauge(config);
-    else new Counter(config);
-  };
+  const perPeer = perItem(
+    registry,
+    "peer",
+    () => stats().peers,
+    (p) => String(p.peer),
+  );
 
   total(
     "tinyo_transport_sent_batches_total",
