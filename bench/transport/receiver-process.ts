@@ -26,12 +26,9 @@ const transport = new PeerTransport({
     calls++;
   },
 });
-// Raft.Stream on the fast path, as a node serves it.
+// Raft.Stream and Raft.Send on the fast path, as a node serves them.
 const server = http2.createServer(
-  withFastPath(
-    [transport.fastStream()],
-    connectNodeAdapter({ routes: (router) => transport.routes(router) }),
-  ),
+  withFastPath(transport.fastMethods(), connectNodeAdapter({ routes: (router) => transport.routes(router) })),
 );
 server.listen(0, "127.0.0.1", () => {
   process.send?.({ type: "ready", port: (server.address() as AddressInfo).port });

@@ -8,6 +8,8 @@ export interface ChaosCluster {
   /** host:port of every node, by id order. */
   readonly endpoints: readonly string[];
   address(id: number): string;
+  /** The cluster token, which the Admin fault and membership calls carry. */
+  readonly token: string;
   /** SIGKILL; resolves once the process is gone. */
   kill(id: number): Promise<void>;
   /** Starts a killed node again from its data directory. */

@@ -18,6 +18,10 @@ export class ControlledCluster implements ChaosCluster {
     return this.control.endpoints;
   }
 
+  get token(): string {
+    return this.control.spec.token;
+  }
+
   address(id: number): string {
     return this.control.address(id);
   }

@@ -60,7 +60,7 @@ function guardProcess(): void {
 
 export class LocalCluster implements ChaosCluster {
   private readonly nodes: LocalNode[];
-  private readonly token = `chaos-${process.pid}-${Date.now()}`;
+  readonly token = `chaos-${process.pid}-${Date.now()}`;
 
   private constructor(
     readonly dir: string,

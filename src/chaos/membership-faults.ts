@@ -6,6 +6,7 @@
  */
 
 import type { TinyoClient } from "../client/index.js";
+import { clusterTokenHeaders } from "../node/service/admin-auth.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 
 /** Generous: a membership change waits for the metadata group's leader and a commit. */
@@ -24,11 +25,14 @@ export class MembershipFaults {
     private readonly settings: ClusterSettings,
   ) {}
 
+  /** The options of a membership call: it carries the cluster token. */
+  private changing() {
+    return { timeoutMs: ADMIN_TIMEOUT_MS, headers: clusterTokenHeaders(this.cluster.token) };
+  }
+
   /** Removes `node` from the member list, asking node `via` (any forwards to the leader). */
   async remove(node: number, via: number): Promise<void> {
-    await this.client
-      .admin(this.cluster.address(via))
-      .removeMember({ node }, { timeoutMs: ADMIN_TIMEOUT_MS });
+    await this.client.admin(this.cluster.address(via)).removeMember({ node }, this.changing());
   }
 
   /** Adds `node` back at its address; a failure is retried through each other node in turn, twice. */
@@ -39,10 +43,7 @@ export class MembershipFaults {
       try {
         await this.client
           .admin(this.cluster.address(via))
-          .join(
-            { node, address: this.cluster.address(node), ...this.settings },
-            { timeoutMs: ADMIN_TIMEOUT_MS },
-          );
+          .join({ node, address: this.cluster.address(node), ...this.settings }, this.changing());
         return;
       } catch (error) {
         last = error;

@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { TinyoClient } from "../client/index.js";
 import { FaultDirection, Role } from "../gen/tinyo/v1/admin_pb.js";
+import { clusterTokenHeaders } from "../node/service/admin-auth.js";
 import type { ChaosCluster } from "./chaos-cluster.js";
 
 /** Generous: on a loaded machine a node can take seconds to answer. */
@@ -19,6 +20,11 @@ export class NetworkFaults {
     private readonly client: TinyoClient,
   ) {}
 
+  /** The options of a call that changes a node: it carries the cluster token. */
+  private changing() {
+    return { timeoutMs: ADMIN_TIMEOUT_MS, headers: clusterTokenHeaders(this.cluster.token) };
+  }
+
   /** Each node in `cut` drops all Raft traffic with the peers listed for it. */
   async cut(cut: ReadonlyMap<number, readonly number[]>): Promise<void> {
     await Promise.all(
@@ -27,7 +33,7 @@ export class NetworkFaults {
           .admin(this.cluster.address(node))
           .setFaults(
             { rules: peers.map((peer) => ({ peer, direction: FaultDirection.BOTH, drop: true })) },
-            { timeoutMs: ADMIN_TIMEOUT_MS },
+            this.changing(),
           ),
       ),
     );
@@ -39,9 +45,7 @@ export class NetworkFaults {
     await Promise.all(
       this.cluster.nodeIds.map(async (node) => {
         try {
-          await this.client
-            .admin(this.cluster.address(node))
-            .clearFaults({}, { timeoutMs: ADMIN_TIMEOUT_MS });
+          await this.client.admin(this.cluster.address(node)).clearFaults({}, this.changing());
         } catch {
           failed.push(node);
         }

@@ -8,6 +8,7 @@
 import { create } from "@bufbuild/protobuf";
 import { TinyoClient } from "../client/index.js";
 import { FaultDirection, type FaultRule, FaultRuleSchema } from "../gen/tinyo/v1/admin_pb.js";
+import { clusterTokenHeaders } from "../node/service/admin-auth.js";
 import { ClusterError, UnknownNodeError } from "./errors.js";
 import type { NodeEndpoint } from "./readiness.js";
 
@@ -60,22 +61,22 @@ export function planPartition(groupTexts: readonly string[], members: readonly n
 
 const FAULT_CALL_MS = 2000;
 
+/** `token`: the cluster token, which Admin's fault calls require. */
 export async function applyPartition(
   nodes: readonly NodeEndpoint[],
   plan: PartitionPlan,
+  token: string,
 ): Promise<FaultOutcome> {
+  const options = { timeoutMs: FAULT_CALL_MS, headers: clusterTokenHeaders(token) };
   return onEveryNode(nodes, (client, node) =>
-    client
-      .admin(node.address)
-      .setFaults({ rules: [...(plan.rules.get(node.id) ?? [])] }, { timeoutMs: FAULT_CALL_MS }),
+    client.admin(node.address).setFaults({ rules: [...(plan.rules.get(node.id) ?? [])] }, options),
   );
 }
 
 /** Clears every node's fault rules. */
-export async function healPartition(nodes: readonly NodeEndpoint[]): Promise<FaultOutcome> {
-  return onEveryNode(nodes, (client, node) =>
-    client.admin(node.address).clearFaults({}, { timeoutMs: FAULT_CALL_MS }),
-  );
+export async function healPartition(nodes: readonly NodeEndpoint[], token: string): Promise<FaultOutcome> {
+  const options = { timeoutMs: FAULT_CALL_MS, headers: clusterTokenHeaders(token) };
+  return onEveryNode(nodes, (client, node) => client.admin(node.address).clearFaults({}, options));
 }
 
 async function onEveryNode(

@@ -14,6 +14,7 @@ import { TinyoClient } from "../client/index.js";
 import { type NodeStatus, Role } from "../gen/tinyo/v1/admin_pb.js";
 import { nodeId, partitionId } from "../node/ids.js";
 import { buildPlacement } from "../node/ring/index.js";
+import { clusterTokenHeaders } from "../node/service/admin-auth.js";
 import type { ClusterControl } from "./control.js";
 import { ClusterError, UnknownNodeError } from "./errors.js";
 import { portFree } from "./ports.js";
@@ -142,7 +143,9 @@ export async function removeNode(control: ClusterControl, id: number, timeoutMs:
     let done = false;
     for (const node of running) {
       try {
-        await client.admin(node.address).removeMember({ node: id }, { timeoutMs: 15_000 });
+        await client
+          .admin(node.address)
+          .removeMember({ node: id }, { timeoutMs: 15_000, headers: clusterTokenHeaders(spec.token) });
         done = true;
         break;
       } catch (error) {

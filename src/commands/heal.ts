@@ -8,7 +8,8 @@ export default class Heal extends TinyoCommand<typeof Heal> {
 
   async run(): Promise<void> {
     const control = this.openControl();
-    const outcome = await healPartition(control.nodeIds.map((id) => ({ id, address: control.address(id) })));
+    const nodes = control.nodeIds.map((id) => ({ id, address: control.address(id) }));
+    const outcome = await healPartition(nodes, control.spec.token);
     if (this.flags.json) return this.printJson(outcome);
     this.log(`healed nodes ${outcome.applied.join(", ") || "(none)"}`);
     if (outcome.unreachable.length > 0) {

@@ -20,7 +20,7 @@ writes and linearizable reads of that partition fail with Unavailable.`;
     const control = this.openControl();
     const plan = planPartition(this.rest, control.nodeIds);
     const nodes = control.nodeIds.map((id) => ({ id, address: control.address(id) }));
-    const outcome = await applyPartition(nodes, plan);
+    const outcome = await applyPartition(nodes, plan, control.spec.token);
     if (this.flags.json) return this.printJson({ groups: plan.groups, ...outcome });
     this.log(`partitioned: ${plan.groups.map((g) => `{${g.join(",")}}`).join(" | ")}`);
     if (outcome.unreachable.length > 0) {

@@ -15,7 +15,6 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { pino } from "pino";
 import { Admin } from "../gen/tinyo/v1/admin_pb.js";
 import { KV } from "../gen/tinyo/v1/kv_pb.js";
-import { Raft } from "../gen/tinyo/v1/raft_pb.js";
 import type { NodeConfig } from "./config.js";
 import { DataDirError, prepareDataDir } from "./data-dir.js";
 import type { NodeId, PartitionId } from "./ids.js";
@@ -26,8 +25,8 @@ import { serveMetrics } from "./metrics/metrics-server.js";
 import { createNodeMetrics } from "./metrics/node-metrics.js";
 import { balancedLeaders, buildPlacement } from "./ring/index.js";
 import { createAdminService } from "./service/admin.js";
+import { requireClusterToken } from "./service/admin-auth.js";
 import { ApplyOutcomes } from "./service/apply-outcomes.js";
-import { fastUnary } from "./service/fast-unary.js";
 import { InFlight } from "./service/in-flight.js";
 import { createKvOperations, createKvService, kvFastMethods } from "./service/kv.js";
 import { OpStats } from "./service/op-stats.js";
@@ -38,6 +37,7 @@ import { RaftEngine } from "./storage/raft-engine.js";
 import { StateMachine } from "./storage/state-machine.js";
 import { metadataPartition } from "./store/replica-targets.js";
 import { Store } from "./store/store.js";
+import { ClusterToken } from "./transport/cluster-token.js";
 import { PeerTransport } from "./transport/peer-transport.js";
 
 export type Logger = pino.Logger;
@@ -117,7 +117,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     });
     closers.push(() => transport.close());
     let running: RunningNode | undefined;
-    const peers = new PeerClients(addresses);
+    const peers = new PeerClients(addresses, config.token);
     closers.push(() => peers.close());
     store = await Store.open({
       self,
@@ -163,6 +163,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       // The metadata group is not a partition of the key space.
       groups: () => opened.status().filter((g) => g.partition < config.partitions),
       totals: { put: () => stats.puts.total, get: () => stats.gets.total },
+      transport: () => transport.stats(),
     });
     const clock = () => performance.now();
     const stats = {
@@ -191,6 +192,7 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
       routing,
       peers,
       faults: transport,
+      transport,
       stats,
       shutdown: shutdownSignal.signal,
       startedAt,
@@ -199,15 +201,13 @@ export async function startNode(config: NodeConfig, log: Logger): Promise<Runnin
     const routes = (router: ConnectRouter) => {
       transport.routes(router);
       router.service(KV, kv);
-      router.service(Admin, admin);
+      router.service(Admin, admin, {
+        interceptors: [requireClusterToken(new ClusterToken(config.token), self)],
+      });
     };
     const server: NodeServer = await listen(
       routes,
-      [
-        fastUnary(Raft.method.send, (request, context) => transport.handleSend(request, context.signal)),
-        transport.fastStream(),
-        ...kvFastMethods(kvDeps, kvOperations),
-      ],
+      [...transport.fastMethods(), ...kvFastMethods(kvDeps, kvOperations)],
       config.listen.host,
       config.listen.port,
     ).catch((error: unknown) => {
@@ -311,7 +311,11 @@ async function initialMembers(
   if (founding) return founding;
   const settings = { partitions: config.partitions, vnodes: config.vnodes, replication: config.replication };
   try {
-    return await joinCluster(config.join ?? [], config.id, config.listen.address, settings, JOIN_TIMEOUT_MS);
+    return await joinCluster(
+      { seeds: config.join ?? [], self: config.id, address: config.listen.address, token: config.token },
+      settings,
+      JOIN_TIMEOUT_MS,
+    );
   } catch (error) {
     if (error instanceof JoinError) throw new StartupError(error.message);
     throw error;

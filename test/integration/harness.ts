@@ -17,6 +17,7 @@ import { KV } from "../../src/gen/tinyo/v1/kv_pb.js";
 import { Raft } from "../../src/gen/tinyo/v1/raft_pb.js";
 import { nodeId } from "../../src/node/ids.js";
 import { balancedLeaders, buildPlacement, PLACEMENT_DEFAULTS } from "../../src/node/ring/index.js";
+import { sendClusterToken } from "../../src/node/service/admin-auth.js";
 
 export { freePorts };
 
@@ -226,8 +227,14 @@ export class TestCluster {
     return createClient(KV, this.transport(this.node(id).address));
   }
 
+  /** An Admin client whose calls carry the cluster token. */
   admin(id: number): Client<typeof Admin> {
-    return createClient(Admin, this.transport(this.node(id).address));
+    return this.adminWithToken(id, this.options.token);
+  }
+
+  /** An Admin client whose calls carry `token`, or no token at all. */
+  adminWithToken(id: number, token: string | undefined): Client<typeof Admin> {
+    return createClient(Admin, this.transport(this.node(id).address, token));
   }
 
   raft(id: number): Client<typeof Raft> {
@@ -341,7 +348,7 @@ export class TestCluster {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  private transport(address: string) {
+  private transport(address: string, token?: string) {
     let sessions = this.sessions.get(address);
     if (!sessions) {
       sessions = new Http2SessionManager(`http://${address}`);
@@ -351,6 +358,7 @@ export class TestCluster {
       baseUrl: `http://${address}`,
       httpVersion: "2",
       sessionManager: sessions,
+      interceptors: token === undefined ? [] : [sendClusterToken(token)],
     });
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics from real node processes: each node serves GET /metrics over plain HTTP/1.1
  * on its --metrics-listen port, with the request counts and latency histograms of what it served,
- * and per partition the Raft term, leader, indexes, leader changes and snapshots. Admin Status
- * carries the same figures for the dashboard (pid, totals, a mergeable latency histogram).
+ * and per partition the Raft term, leader, indexes, leader changes and snapshots, and the peer
+ * transport's counters. Admin Status carries the same figures for the dashboard (pid, totals, a
+ * mergeable latency histogram, the transport's counters).
  */
 
 import { decodeFromCompressedBase64 } from "hdr-histogram-js";
@@ -103,6 +104,53 @@ describe("a node's /metrics endpoint", () => {
     // The histogram covers the last 5 s only: on a loaded machine the puts may be older than that.
     const window = decodeFromCompressedBase64(status.puts?.latencyHistogram ?? "");
     expect(window.totalCount).toBeLessThanOrEqual(puts);
+  });
+
+  it("exposes the peer transport's counters in /metrics and in Admin status, moving with traffic", async () => {
+    const node = cluster.node(2);
+    const scrape = async () => samples(await (await fetch(`http://${node.metricsAddress}/metrics`)).text());
+    const transport = async () => {
+      const t = (await cluster.status(2)).transport;
+      if (!t) throw new Error("node 2's status has no transport figures");
+      return t;
+    };
+    const [m0, t0] = [await scrape(), await transport()];
+    const client = new TinyoClient({ endpoints: cluster.endpoints, partitions: PARTITIONS });
+    try {
+      for (let i = 0; i < 30; i++) await client.put(`transport:${i}`, `v${i}`);
+    } finally {
+      client.close();
+    }
+    const [m1, t1] = [await scrape(), await transport()];
+
+    for (const name of [
+      "tinyo_transport_sent_batches_total",
+      "tinyo_transport_sent_messages_total",
+      "tinyo_transport_received_batches_total",
+      "tinyo_transport_received_messages_total",
+    ]) {
+      const key = `${name}{node="2"}`;
+      expect(m1.get(key), key).toBeGreaterThan(m0.get(key) ?? Number.POSITIVE_INFINITY);
+    }
+    expect(t1.sentMessages).toBeGreaterThan(t0.sentMessages);
+    expect(t1.receivedMessages).toBeGreaterThan(t0.receivedMessages);
+    expect(t1.sentBatches).toBeGreaterThan(t0.sentBatches);
+    // Status and a scrape read the same counters: a scrape taken after the status shows as many.
+    expect(m1.get('tinyo_transport_sent_messages_total{node="2"}')).toBeLessThanOrEqual(
+      Number((await transport()).sentMessages),
+    );
+    expect(t1.rejectedBatches).toBe(0n);
+    for (const reason of ["overflow", "failed_stream", "fault", "unroutable", "inbound_fault"])
+      expect(m1.has(`tinyo_transport_dropped_messages_total{node="2",reason="${reason}"}`)).toBe(true);
+
+    // One link per peer, each with messages sent.
+    expect(t1.peers.map((p) => p.peer).sort()).toEqual([1, 3]);
+    for (const peer of [1, 3]) {
+      const key = `tinyo_transport_peer_sent_messages_total{node="2",peer="${peer}"}`;
+      expect(m1.get(key), key).toBeGreaterThan(m0.get(key) ?? Number.POSITIVE_INFINITY);
+      expect(m1.has(`tinyo_transport_peer_queued_messages{node="2",peer="${peer}"}`)).toBe(true);
+      expect(t1.peers.find((p) => p.peer === peer)?.address).toBe(cluster.node(peer).address);
+    }
   });
 
   it("answers anything but GET /metrics with a 404 or 405", async () => {

@@ -10,13 +10,12 @@ import * as pb from "../../src/gen/tinyo/v1/raft_pb.js";
 import { type NodeId, nodeId, partitionId } from "../../src/node/ids.js";
 import type { Config, Entry, Message } from "../../src/node/raft/types.js";
 import { decodeBatch, encodeBatch } from "../../src/node/transport/batch-wire.js";
+import { batchFromProto, batchToProto } from "../../src/node/transport/codec.js";
 import {
-  batchFromProto,
-  batchToProto,
   type GroupMessage,
   MalformedMessageError,
   type PeerBatch,
-} from "../../src/node/transport/codec.js";
+} from "../../src/node/transport/raft-fields.js";
 
 /** mulberry32: a small seeded generator. */
 function random(seed: number): () => number {

@@ -4,15 +4,8 @@ import { describe, expect, it } from "vitest";
 import * as pb from "../../src/gen/tinyo/v1/raft_pb.js";
 import { nodeId, partitionId } from "../../src/node/ids.js";
 import type { Entry, Message, MessageType, Snapshot } from "../../src/node/raft/types.js";
-import {
-  batchFromProto,
-  batchToProto,
-  entryFromProto,
-  fromProto,
-  MalformedMessageError,
-  type PeerBatch,
-  toProto,
-} from "../../src/node/transport/codec.js";
+import { batchFromProto, batchToProto, fromProto, toProto } from "../../src/node/transport/codec.js";
+import { MalformedMessageError, type PeerBatch } from "../../src/node/transport/raft-fields.js";
 
 const n1 = nodeId(1);
 const n2 = nodeId(2);
@@ -197,12 +190,13 @@ describe("codec", () => {
       p.entries[0].type = pb.EntryType.UNSPECIFIED;
       expectMalformed(() => fromProto(p), /APPEND from 1 to 2: entries\[0\]: unknown entry type 0/);
       const noChange = create(pb.EntrySchema, { type: pb.EntryType.CONF_CHANGE, term: 1n, index: 1n });
-      expectMalformed(() => entryFromProto(noChange), /conf-change entry without its change/);
+      p.entries = [noChange];
+      expectMalformed(() => fromProto(p), /entries\[0\]: a conf-change entry without its change/);
       noChange.change = create(pb.ConfChangeSchema, { type: pb.ConfChangeType.ADD_VOTER, node: 2 });
-      expectMalformed(() => entryFromProto(noChange), /without its resulting config/);
+      expectMalformed(() => fromProto(p), /entries\[0\]: a conf-change entry without its resulting config/);
       noChange.config = create(pb.ConfigSchema, { voters: [1, 2] });
       noChange.change.type = pb.ConfChangeType.UNSPECIFIED;
-      expectMalformed(() => entryFromProto(noChange), /change: unknown conf change type 0/);
+      expectMalformed(() => fromProto(p), /entries\[0\]: change: unknown conf change type 0/);
     });
 
     it("an index beyond what a number holds", () => {

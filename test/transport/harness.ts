@@ -44,7 +44,7 @@ export class TestServer {
   async start(port = this.port): Promise<number> {
     const connect = connectNodeAdapter({ routes: (router) => this.transport.routes(router) });
     const server = http2.createServer(
-      this.fastPath ? withFastPath([this.transport.fastStream()], connect) : connect,
+      this.fastPath ? withFastPath(this.transport.fastMethods(), connect) : connect,
     );
     server.on("session", (session) => {
       this.sessions.add(session);

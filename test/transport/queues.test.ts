@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { nodeId } from "../../src/node/ids.js";
-import type { GroupMessage } from "../../src/node/transport/codec.js";
 import { DelayLine } from "../../src/node/transport/delay-line.js";
 import { estimateSize, MessageQueue } from "../../src/node/transport/message-queue.js";
+import type { GroupMessage } from "../../src/node/transport/raft-fields.js";
 import { append, group, heartbeat, seqs, sleep } from "./harness.js";
 
 const a = nodeId(1);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { HISTORY_POINTS } from "../../src/ui/top/model.js";
 import { reduce } from "../../src/ui/top/reducer.js";
-import { firstLeaders, healthyState, NODES, nodeDownState, status, T0 } from "./fixtures.js";
+import {
+  firstLeaders,
+  healthyState,
+  NODES,
+  nodeDownState,
+  PARTITIONS,
+  replicasOf,
+  status,
+  T0,
+} from "./fixtures.js";
 
 describe("the dashboard reducer", () => {
   it("turns the first statuses into UP nodes and resolved leaders, with no events", () => {
@@ -101,5 +110,50 @@ describe("the dashboard reducer", () => {
     expect(state.latency).toHaveLength(HISTORY_POINTS);
     expect(state.latency.at(-1)?.p99Ms).toBeCloseTo(200, -1);
     expect(state.latency[0]?.at).toBe(T0 + 1000);
+  });
+
+  it("adds a node that joined, unheard of until its first status, with the partitions' new replicas", () => {
+    let state = healthyState();
+    const members = [...NODES, 6].map((id) => ({ id, address: `127.0.0.1:5005${id}` }));
+    const partitions = Array.from({ length: PARTITIONS }, (_, p) => ({
+      id: p,
+      replicas: p === 3 ? [6, 4, 5] : replicasOf(p),
+    }));
+    state = reduce(state, { type: "members", at: T0 + 2000, members, partitions });
+    expect(state.members).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(state.nodes.map((n) => [n.id, n.state])).toEqual([
+      [1, "UP"],
+      [2, "UP"],
+      [3, "UP"],
+      [4, "UP"],
+      [5, "UP"],
+      [6, "UNREACHABLE"],
+    ]);
+    expect(state.partitions[3]?.replicas).toEqual([6, 4, 5]);
+    // The leaders resolved before stay: the change moved replicas, not leaderships.
+    expect(state.partitions.map((p) => p.leader)).toEqual([...firstLeaders().values()]);
+    state = reduce(state, { type: "status", at: T0 + 2500, status: { ...status(6), groups: [] } });
+    expect(state.nodes[5]).toMatchObject({ id: 6, state: "UP", since: T0 + 2500 });
+    expect(state.events.map((e) => e.text)).toEqual(["node 6 joined the cluster (127.0.0.1:50056)"]);
+  });
+
+  it("keeps a removed node until it is gone, then drops it; a member's failure is no departure", () => {
+    let state = healthyState();
+    const members = [1, 2, 4, 5].map((id) => ({ id, address: `127.0.0.1:5005${id}` }));
+    state = reduce(state, { type: "members", at: T0 + 2000, members, partitions: undefined });
+    expect(state.members).toEqual([1, 2, 4, 5]);
+    // Still handing its replicas over: shown, and its leaderships count.
+    expect(state.nodes.map((n) => n.id)).toEqual(NODES);
+    expect(state.partitions[2]?.leader).toBe(3);
+    // A member's watcher never reports "gone"; if it did, nothing would change.
+    expect(reduce(state, { type: "gone", at: T0 + 2500, node: 2 })).toBe(state);
+    state = reduce(state, { type: "gone", at: T0 + 3000, node: 3 });
+    expect(state.nodes.map((n) => n.id)).toEqual([1, 2, 4, 5]);
+    expect(state.partitions[2]?.leader).toBe(0);
+    expect(state.figures.opsPerSecond).toBeCloseTo(4 * 200);
+    expect(state.events.map((e) => e.text)).toEqual([
+      "node 3 was removed from the cluster: its replicas move to the other nodes",
+      "node 3 left the cluster",
+    ]);
   });
 });

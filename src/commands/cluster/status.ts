@@ -2,6 +2,7 @@ import { TinyoCommand } from "../../cli/base-command.js";
 import { printClusterTable } from "../../cli/cluster-table.js";
 import { ClusterControl, leadersHeld, nodeStatuses } from "../../cluster/index.js";
 import { moveProgress } from "../../cluster/membership.js";
+import { transportFigures } from "../../cluster/transport-figures.js";
 
 export default class ClusterStatus extends TinyoCommand<typeof ClusterStatus> {
   static override summary =
@@ -26,6 +27,9 @@ export default class ClusterStatus extends TinyoCommand<typeof ClusterStatus> {
             [...moves.nodes].map(([id, n]) => [id, { ...n, moves: moves.inFlightBy.get(id) ?? 0 }]),
           ),
         },
+        transport: Object.fromEntries(
+          [...statuses].flatMap(([id, s]) => (s?.transport ? [[id, transportFigures(s.transport)]] : [])),
+        ),
       });
     }
     const supervisor = status.supervisor.alive

@@ -1,12 +1,16 @@
 /**
  * The node's Prometheus metrics (prom-client), in a registry of its own: request counts and
  * latency histograms by operation, and per partition the Raft term, leader, commit/applied/last
- * index, leader changes and snapshots. Everything but the latency histogram is read from the
- * store and the op stats when scraped, so the request path pays only for one observe().
+ * index, leader changes and snapshots; the peer transport's counters (transport-metrics.ts).
+ * Everything but the latency histogram is read from the store, the op stats and the transport
+ * when scraped, so the request path pays only for one observe().
  */
 
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
 import type { GroupStatus } from "../store/status.js";
+import type { TransportStats } from "../transport/peer-transport.js";
+import { oncePerScrape, perItem } from "./scraped.js";
+import { registerTransportMetrics } from "./transport-metrics.js";
 
 /** Where the figures come from when Prometheus scrapes. */
 export interface MetricsSources {
@@ -14,14 +18,13 @@ export interface MetricsSources {
   groups(): readonly GroupStatus[];
   /** Operations completed since start, by operation. */
   readonly totals: { readonly put: () => number; readonly get: () => number };
+  transport(): TransportStats;
 }
 
 export type Operation = "put" | "get";
 
 /** Seconds: from a fast local read to a write that waited out an election. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Scrapes within this many ms share one read of the store's status. */
-const STATUS_REUSE_MS = 100;
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -34,26 +37,8 @@ export function createNodeMetrics(sources: MetricsSources): NodeMetrics {
   registry.setDefaultLabels({ node: String(sources.node) });
   collectDefaultMetrics({ register: registry });
 
-  let cached: { at: number; groups: readonly GroupStatus[] } | undefined;
-  const groups = (): readonly GroupStatus[] => {
-    const now = Date.now();
-    if (!cached || now - cached.at > STATUS_REUSE_MS) cached = { at: now, groups: sources.groups() };
-    return cached.groups;
-  };
-  const perPartition = (
-    name: string,
-    help: string,
-    kind: "gauge" | "counter",
-    value: (g: GroupStatus) => number,
-  ): void => {
-    const collect = function (this: Gauge<"partition"> | Counter<"partition">) {
-      this.reset();
-      for (const g of groups()) this.inc({ partition: String(g.partition) }, value(g));
-    };
-    const config = { name, help, labelNames: ["partition"] as const, registers: [registry], collect };
-    if (kind === "gauge") new Gauge(config);
-    else new Counter(config);
-  };
+  const groups = oncePerScrape(() => sources.groups());
+  const perPartition = perItem(registry, "partition", groups, (g) => String(g.partition));
 
   const latency = new Histogram({
     name: "tinyo_request_duration_seconds",
@@ -126,6 +111,8 @@ export function createNodeMetrics(sources: MetricsSources): NodeMetrics {
     "counter",
     (g) => g.snapshotsInstalled,
   );
+
+  registerTransportMetrics(registry, () => sources.transport());
 
   return {
     registry,

@@ -1,6 +1,7 @@
 /**
- * tinyo.v1.Admin: this node's status (once, or pushed until cancelled), the routing table as
- * this node knows it, leader transfer, and fault injection (delegated to the peer transport).
+ * tinyo.v1.Admin: this node's status (once, or pushed until cancelled; with the peer transport's
+ * counters), the routing table as this node knows it, leader transfer, and fault injection
+ * (delegated to the peer transport). Who may call what: admin-auth.ts.
  */
 
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,11 +20,13 @@ import { type NodeId, nodeId, partitionId } from "../ids.js";
 import type { Membership } from "../membership/membership.js";
 import type { Role as RaftRole } from "../raft/types.js";
 import type { Store } from "../store/store.js";
+import type { TransportStats } from "../transport/peer-transport.js";
 import { eraseReplica, join, removeMember } from "./admin-membership.js";
 import { invalidArgument, toConnectError, unavailable } from "./errors.js";
 import type { OpStats, OpSummary } from "./op-stats.js";
 import type { PeerClients } from "./peer-clients.js";
 import type { Routing } from "./routing.js";
+import { transportStatus } from "./transport-status.js";
 
 /** What Admin needs of the peer transport. */
 export interface FaultControl {
@@ -42,6 +45,8 @@ export interface AdminServiceDeps {
   readonly routing: Routing;
   readonly peers: PeerClients;
   readonly faults: FaultControl;
+  /** The peer transport's counters, for Status. */
+  readonly transport: { stats(): TransportStats };
   readonly stats: { readonly puts: OpStats; readonly gets: OpStats };
   /** Aborted at shutdown: ends the WatchStatus streams. */
   readonly shutdown: AbortSignal;
@@ -101,6 +106,7 @@ export function createAdminService(d: AdminServiceDeps): ServiceImpl<typeof Admi
       members: [...d.membership.members].map(([node, address]) => ({ node, address })),
       membershipVersion: BigInt(d.membership.version),
       moves: moveStats(),
+      transport: transportStatus(d.transport.stats()),
     });
 
   const moveStats = () => {

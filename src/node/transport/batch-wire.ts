@@ -1,27 +1,37 @@
 /**
  * MessageBatch (proto/tinyo/v1/raft.proto) encoded and decoded by hand, straight between the
- * Raft core's plain data and bytes, for the peer stream's hot path.
+ * Raft core's plain data and bytes: the peer streams and Raft.Send use it.
  *
  * Why: protobuf-es's reflective toBinary/fromBinary, with the intermediate objects of codec.ts
  * (a message object per RaftMessage and Entry, bigint terms and indexes), was 10-24% of a loaded
  * node's CPU profile. Here a batch costs one sizing pass and one writing pass into a single
- * buffer, and decoding builds the core's objects directly.
+ * buffer, and decoding reads the fields, which raft-fields.ts turns into the core's objects (the
+ * same decoding as for the protobuf-es objects connect-node hands codec.ts).
  *
  * The bytes are protobuf's, exactly what toBinary(MessageBatchSchema, batchToProto(batch))
  * produces (fields in number order, zero values omitted, repeated uint32 packed), and decoding
  * accepts what any protobuf encoder may produce (any field order, unknown fields skipped, packed
- * or unpacked uint32s), with the checks of codec.ts's batchFromProto: test/transport/
- * batch-wire.test.ts compares both over random batches. One difference, for inputs no tinyo
- * encoder produces: a singular message field repeated in one message is taken last-wins here,
- * where protobuf merges the two.
+ * or unpacked uint32s): test/transport/batch-wire.test.ts compares both over random batches. One
+ * difference, for inputs no tinyo encoder produces: a singular message field repeated in one
+ * message is taken last-wins here, where protobuf merges the two.
  *
  * Entry data is copied once, into the batch's buffer, when encoding; decoded entry data are
  * views of the decoded bytes (no copy), which therefore must not be reused.
  */
 
-import { type NodeId, nodeId, partitionId } from "../ids.js";
+import { type NodeId, nodeId } from "../ids.js";
 import type { ConfChange, Config, Entry, Message, MessageType, SnapshotMeta } from "../raft/types.js";
-import { type GroupMessage, MalformedMessageError, type PeerBatch } from "./codec.js";
+import {
+  batchFromFields,
+  EMPTY,
+  type EntryFields,
+  type GroupMessageFields,
+  type MalformedMessageError,
+  type MessageFields,
+  malformed,
+  type PeerBatch,
+  type SnapshotMetaFields,
+} from "./raft-fields.js";
 
 // ---- encoding ------------------------------------------------------------------------------
 
@@ -317,35 +327,17 @@ const WIRE_START_GROUP = 3;
 const WIRE_END_GROUP = 4;
 const WIRE_FIXED32 = 5;
 
-const MESSAGE_TYPE_NAME = [
-  "MESSAGE_TYPE_UNSPECIFIED",
-  "PRE_VOTE",
-  "PRE_VOTE_RESP",
-  "VOTE",
-  "VOTE_RESP",
-  "APPEND",
-  "APPEND_RESP",
-  "HEARTBEAT",
-  "HEARTBEAT_RESP",
-  "SNAPSHOT",
-  "TIMEOUT_NOW",
-  "READ_INDEX",
-  "READ_INDEX_RESP",
-];
-
-const EMPTY = new Uint8Array(0);
 const utf8 = new TextDecoder();
 
 /**
  * The core messages of an encoded MessageBatch; throws MalformedMessageError when the bytes are
- * not a MessageBatch, or carry a message codec.ts's batchFromProto would refuse (no message, a
- * message from another node than from_node, a malformed message or entry).
+ * not a MessageBatch, or carry a message raft-fields.ts refuses.
  */
 export function decodeBatch(bytes: Uint8Array): PeerBatch {
   const r = new Reader(bytes, 0, bytes.length);
   let clusterToken = "";
   let from = 0;
-  const messages: { group: number; message: Message | undefined; sender: number }[] = [];
+  const messages: GroupMessageFields[] = [];
   while (r.more()) {
     const tag = r.varint32();
     switch (tag) {
@@ -362,69 +354,19 @@ export function decodeBatch(bytes: Uint8Array): PeerBatch {
         r.skip(tag);
     }
   }
-  if (from === 0) throw malformed("MessageBatch", "from_node must be a node id (not 0)");
-  const out: GroupMessage[] = new Array(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const { group, message, sender } = messages[i] as (typeof messages)[number];
-    const where = `MessageBatch from ${from}: messages[${i}] (group ${group})`;
-    if (message === undefined) throw malformed(where, "no message");
-    if (sender !== from) throw malformed(where, `the message claims to be from ${sender}`);
-    out[i] = { group: partitionId(group), message };
-  }
-  return { clusterToken, from: nodeId(from), messages: out };
+  return batchFromFields(clusterToken, from, messages);
 }
 
-function readGroupMessage(r: Reader): { group: number; message: Message | undefined; sender: number } {
+function readGroupMessage(r: Reader): GroupMessageFields {
   let group = 0;
-  let message: Message | undefined;
-  let sender = 0;
+  let message: MessageFields | undefined;
   while (r.more()) {
     const tag = r.varint32();
     if (tag === 0x08) group = r.varint32();
-    else if (tag === 0x12) {
-      const fields = readMessageFields(r.nested());
-      sender = fields.from;
-      message = messageFromFields(fields);
-    } else r.skip(tag);
+    else if (tag === 0x12) message = readMessageFields(r.nested());
+    else r.skip(tag);
   }
-  return { group, message, sender };
-}
-
-/** A RaftMessage's fields as read (zero when absent); terms and indexes as read, maybe unsafe. */
-interface MessageFields {
-  type: number;
-  from: number;
-  to: number;
-  term: number;
-  lastLogIndex: number;
-  lastLogTerm: number;
-  transfer: boolean;
-  reject: boolean;
-  prevIndex: number;
-  prevTerm: number;
-  entries: EntryFields[];
-  commit: number;
-  index: number;
-  hintIndex: number;
-  hintTerm: number;
-  readSeq: number;
-  snapshot: SnapshotMetaFields | undefined;
-  context: string;
-}
-
-interface EntryFields {
-  type: number;
-  term: number;
-  index: number;
-  data: Uint8Array;
-  change: { type: number; node: number } | undefined;
-  config: Config | undefined;
-}
-
-interface SnapshotMetaFields {
-  index: number;
-  term: number;
-  config: Config | undefined;
+  return { group, message };
 }
 
 function readMessageFields(r: Reader): MessageFields {
@@ -579,145 +521,6 @@ function readConfig(r: Reader): Config {
     } else r.skip(tag);
   }
   return { voters, learners };
-}
-
-/** The core message, with codec.ts's fromProto's checks and error messages. */
-function messageFromFields(p: MessageFields): Message {
-  const what = `RaftMessage ${MESSAGE_TYPE_NAME[p.type] ?? `type ${p.type}`} from ${p.from} to ${p.to}`;
-  if (p.from === 0 || p.to === 0) throw malformed(what, "from and to must be node ids (not 0)");
-  const from = nodeId(p.from);
-  const to = nodeId(p.to);
-  const term = safe(p.term, what, "term");
-  switch (p.type) {
-    case 1:
-    case 3:
-      return {
-        type: p.type === 3 ? "vote" : "preVote",
-        from,
-        to,
-        term,
-        lastLogIndex: safe(p.lastLogIndex, what, "lastLogIndex"),
-        lastLogTerm: safe(p.lastLogTerm, what, "lastLogTerm"),
-        transfer: p.transfer,
-      };
-    case 2:
-    case 4:
-      return { type: p.type === 4 ? "voteResp" : "preVoteResp", from, to, term, reject: p.reject };
-    case 5: {
-      const entries: Entry[] = new Array(p.entries.length);
-      for (let i = 0; i < entries.length; i++) {
-        entries[i] = entryFromFields(p.entries[i] as EntryFields, `${what}: entries[${i}]`);
-      }
-      return {
-        type: "append",
-        from,
-        to,
-        term,
-        prevIndex: safe(p.prevIndex, what, "prevIndex"),
-        prevTerm: safe(p.prevTerm, what, "prevTerm"),
-        entries,
-        commit: safe(p.commit, what, "commit"),
-      };
-    }
-    case 6:
-      return {
-        type: "appendResp",
-        from,
-        to,
-        term,
-        reject: p.reject,
-        index: safe(p.index, what, "index"),
-        hintIndex: safe(p.hintIndex, what, "hintIndex"),
-        hintTerm: safe(p.hintTerm, what, "hintTerm"),
-      };
-    case 7:
-      return {
-        type: "heartbeat",
-        from,
-        to,
-        term,
-        commit: safe(p.commit, what, "commit"),
-        readSeq: safe(p.readSeq, what, "readSeq"),
-      };
-    case 8:
-      return { type: "heartbeatResp", from, to, term, readSeq: safe(p.readSeq, what, "readSeq") };
-    case 9: {
-      if (p.snapshot === undefined) throw malformed(what, "no snapshot metadata");
-      const where = `${what}: snapshot`;
-      if (p.snapshot.config === undefined) throw malformed(where, "no config");
-      const meta: SnapshotMeta = {
-        index: safe(p.snapshot.index, where, "index"),
-        term: safe(p.snapshot.term, where, "term"),
-        config: p.snapshot.config,
-      };
-      return { type: "snapshot", from, to, term, snapshot: { meta, data: EMPTY } };
-    }
-    case 10:
-      return { type: "timeoutNow", from, to, term };
-    case 11:
-      return { type: "readIndex", from, to, term, context: p.context };
-    case 12:
-      return {
-        type: "readIndexResp",
-        from,
-        to,
-        term,
-        context: p.context,
-        index: safe(p.index, what, "index"),
-      };
-    default:
-      throw malformed(what, "no message type (or one this node does not know)");
-  }
-}
-
-function entryFromFields(p: EntryFields, where: string): Entry {
-  const term = safe(p.term, where, "term");
-  const index = safe(p.index, where, "index");
-  switch (p.type) {
-    case ENTRY_NORMAL:
-      if (p.change !== undefined || p.config !== undefined) {
-        throw malformed(where, "a normal entry carries a conf change");
-      }
-      return { type: "normal", term, index, data: p.data };
-    case ENTRY_CONF_CHANGE: {
-      if (p.change === undefined) throw malformed(where, "a conf-change entry without its change");
-      if (p.config === undefined) throw malformed(where, "a conf-change entry without its resulting config");
-      if (p.data.length > 0) throw malformed(where, "a conf-change entry carries data");
-      return {
-        type: "confChange",
-        term,
-        index,
-        change: confChange(p.change, `${where}: change`),
-        config: p.config,
-      };
-    }
-    default:
-      throw malformed(where, `unknown entry type ${p.type}`);
-  }
-}
-
-function confChange(p: { type: number; node: number }, where: string): ConfChange {
-  if (p.node === 0) throw malformed(where, "node must be a node id (not 0)");
-  const node = nodeId(p.node);
-  switch (p.type) {
-    case 1:
-      return { type: "addLearner", node };
-    case 2:
-      return { type: "addVoter", node };
-    case 3:
-      return { type: "removeNode", node };
-    default:
-      throw malformed(where, `unknown conf change type ${p.type}`);
-  }
-}
-
-function safe(n: number, where: string, field: string): number {
-  if (n > Number.MAX_SAFE_INTEGER) throw malformed(where, `${field} ${n} exceeds 2^53 - 1`);
-  return n;
-}
-
-function malformed(where: string, why: string): MalformedMessageError {
-  return new MalformedMessageError(`malformed ${where}: ${why}`);
 }
 
 /** Reads protobuf fields from bytes[pos, end); every error is a MalformedMessageError. */

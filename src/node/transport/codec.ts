@@ -3,10 +3,12 @@
  * messages of proto/tinyo/v1/raft.proto, losing nothing, so that a message survives
  * toProto -> toBinary -> fromBinary -> fromProto unchanged.
  *
- * Where it is used: snapshot streams (the snapshot message), Raft.Send and connect-node's generic
- * Raft.Stream (batchFromProto), and tests, for which batchToProto is the reference encoding. The
- * nodes' own peer streams encode and decode batches by hand (batch-wire.ts), to the same bytes,
- * without the costs below.
+ * Where it is used: where connect-node hands over (or takes) protobuf-es objects: the first chunk
+ * of a snapshot stream (the snapshot message), and Raft.Send and Raft.Stream when connect-node
+ * serves them (a client other than a tinyo node, or another encoding than binary protobuf);
+ * and tests, for which batchToProto is the reference encoding. Decoding goes through
+ * raft-fields.ts, as the hand-written codec's does (batch-wire.ts, which the nodes use for their
+ * peer streams and Raft.Send, to the same bytes, without the costs below).
  *
  * Costs, for appends with many entries:
  * - Entry data is never copied here: toProto puts the entry's Uint8Array in the protobuf message
@@ -22,28 +24,16 @@
 
 import { create } from "@bufbuild/protobuf";
 import * as pb from "../../gen/tinyo/v1/raft_pb.js";
-import { type NodeId, nodeId, type PartitionId, partitionId } from "../ids.js";
+import { nodeId } from "../ids.js";
 import type { ConfChange, Config, Entry, Message, MessageType, SnapshotMeta } from "../raft/types.js";
-
-/** A protobuf message that cannot be turned into the core's data; the message says why. */
-export class MalformedMessageError extends Error {
-  override readonly name = "MalformedMessageError";
-}
-
-/** A core message and the Raft group it belongs to. */
-export interface GroupMessage {
-  readonly group: PartitionId;
-  readonly message: Message;
-}
-
-/** What one node sends to another in one Raft.Send call. */
-export interface PeerBatch {
-  readonly clusterToken: string;
-  readonly from: NodeId;
-  readonly messages: readonly GroupMessage[];
-}
-
-const EMPTY = new Uint8Array(0);
+import {
+  batchFromFields,
+  EMPTY,
+  type EntryFields,
+  type MessageFields,
+  messageFromFields,
+  type PeerBatch,
+} from "./raft-fields.js";
 
 const TYPE_TO_PROTO: { readonly [T in MessageType]: pb.MessageType } = {
   preVote: pb.MessageType.PRE_VOTE,
@@ -162,149 +152,15 @@ export function batchToProto(batch: PeerBatch): pb.MessageBatch {
 }
 
 // ---- protobuf -> core ----------------------------------------------------------------------
+// The protobuf-es objects become raft.proto's fields, which raft-fields.ts decodes as it does
+// the fields batch-wire.ts reads from bytes: one decoding, one set of checks and messages.
 
 /**
  * The core message a protobuf message carries; throws MalformedMessageError when it is not one.
  * For a snapshot message, `snapshotData` becomes the snapshot's data (it travels separately).
  */
 export function fromProto(p: pb.RaftMessage, snapshotData: Uint8Array = EMPTY): Message {
-  const what = `RaftMessage ${typeName(p.type)} from ${p.from} to ${p.to}`;
-  if (p.from === 0 || p.to === 0) throw malformed(what, "from and to must be node ids (not 0)");
-  const from = nodeId(p.from);
-  const to = nodeId(p.to);
-  const term = toNumber(p.term, what, "term");
-  switch (p.type) {
-    case pb.MessageType.PRE_VOTE:
-    case pb.MessageType.VOTE:
-      return {
-        type: p.type === pb.MessageType.VOTE ? "vote" : "preVote",
-        from,
-        to,
-        term,
-        lastLogIndex: toNumber(p.lastLogIndex, what, "lastLogIndex"),
-        lastLogTerm: toNumber(p.lastLogTerm, what, "lastLogTerm"),
-        transfer: p.transfer,
-      };
-    case pb.MessageType.PRE_VOTE_RESP:
-    case pb.MessageType.VOTE_RESP:
-      return {
-        type: p.type === pb.MessageType.VOTE_RESP ? "voteResp" : "preVoteResp",
-        from,
-        to,
-        term,
-        reject: p.reject,
-      };
-    case pb.MessageType.APPEND: {
-      const entries: Entry[] = new Array(p.entries.length);
-      for (let i = 0; i < entries.length; i++)
-        entries[i] = entryFromProto(p.entries[i], `${what}: entries[${i}]`);
-      return {
-        type: "append",
-        from,
-        to,
-        term,
-        prevIndex: toNumber(p.prevIndex, what, "prevIndex"),
-        prevTerm: toNumber(p.prevTerm, what, "prevTerm"),
-        entries,
-        commit: toNumber(p.commit, what, "commit"),
-      };
-    }
-    case pb.MessageType.APPEND_RESP:
-      return {
-        type: "appendResp",
-        from,
-        to,
-        term,
-        reject: p.reject,
-        index: toNumber(p.index, what, "index"),
-        hintIndex: toNumber(p.hintIndex, what, "hintIndex"),
-        hintTerm: toNumber(p.hintTerm, what, "hintTerm"),
-      };
-    case pb.MessageType.HEARTBEAT:
-      return {
-        type: "heartbeat",
-        from,
-        to,
-        term,
-        commit: toNumber(p.commit, what, "commit"),
-        readSeq: toNumber(p.readSeq, what, "readSeq"),
-      };
-    case pb.MessageType.HEARTBEAT_RESP:
-      return { type: "heartbeatResp", from, to, term, readSeq: toNumber(p.readSeq, what, "readSeq") };
-    case pb.MessageType.SNAPSHOT: {
-      if (p.snapshot === undefined) throw malformed(what, "no snapshot metadata");
-      const meta = snapshotMetaFromProto(p.snapshot, `${what}: snapshot`);
-      return { type: "snapshot", from, to, term, snapshot: { meta, data: snapshotData } };
-    }
-    case pb.MessageType.TIMEOUT_NOW:
-      return { type: "timeoutNow", from, to, term };
-    case pb.MessageType.READ_INDEX:
-      return { type: "readIndex", from, to, term, context: p.context };
-    case pb.MessageType.READ_INDEX_RESP:
-      return {
-        type: "readIndexResp",
-        from,
-        to,
-        term,
-        context: p.context,
-        index: toNumber(p.index, what, "index"),
-      };
-    default:
-      throw malformed(what, "no message type (or one this node does not know)");
-  }
-}
-
-export function entryFromProto(p: pb.Entry, where = "Entry"): Entry {
-  const term = toNumber(p.term, where, "term");
-  const index = toNumber(p.index, where, "index");
-  switch (p.type) {
-    case pb.EntryType.NORMAL:
-      if (p.change !== undefined || p.config !== undefined) {
-        throw malformed(where, "a normal entry carries a conf change");
-      }
-      return { type: "normal", term, index, data: p.data };
-    case pb.EntryType.CONF_CHANGE:
-      if (p.change === undefined) throw malformed(where, "a conf-change entry without its change");
-      if (p.config === undefined) throw malformed(where, "a conf-change entry without its resulting config");
-      if (p.data.length > 0) throw malformed(where, "a conf-change entry carries data");
-      return {
-        type: "confChange",
-        term,
-        index,
-        change: confChangeFromProto(p.change, `${where}: change`),
-        config: configFromProto(p.config),
-      };
-    default:
-      throw malformed(where, `unknown entry type ${p.type}`);
-  }
-}
-
-export function confChangeFromProto(p: pb.ConfChange, where = "ConfChange"): ConfChange {
-  if (p.node === 0) throw malformed(where, "node must be a node id (not 0)");
-  const node = nodeId(p.node);
-  switch (p.type) {
-    case pb.ConfChangeType.ADD_LEARNER:
-      return { type: "addLearner", node };
-    case pb.ConfChangeType.ADD_VOTER:
-      return { type: "addVoter", node };
-    case pb.ConfChangeType.REMOVE_NODE:
-      return { type: "removeNode", node };
-    default:
-      throw malformed(where, `unknown conf change type ${p.type}`);
-  }
-}
-
-export function configFromProto(p: pb.Config): Config {
-  return { voters: p.voters.map(nodeId), learners: p.learners.map(nodeId) };
-}
-
-export function snapshotMetaFromProto(p: pb.SnapshotMeta, where = "SnapshotMeta"): SnapshotMeta {
-  if (p.config === undefined) throw malformed(where, "no config");
-  return {
-    index: toNumber(p.index, where, "index"),
-    term: toNumber(p.term, where, "term"),
-    config: configFromProto(p.config),
-  };
+  return messageFromFields(messageFields(p), snapshotData);
 }
 
 /**
@@ -312,30 +168,52 @@ export function snapshotMetaFromProto(p: pb.SnapshotMeta, where = "SnapshotMeta"
  * message, or claims to come from another node than the batch.
  */
 export function batchFromProto(p: pb.MessageBatch): PeerBatch {
-  if (p.fromNode === 0) throw malformed("MessageBatch", "from_node must be a node id (not 0)");
-  const messages: GroupMessage[] = new Array(p.messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const { group, message } = p.messages[i];
-    const where = `MessageBatch from ${p.fromNode}: messages[${i}] (group ${group})`;
-    if (message === undefined) throw malformed(where, "no message");
-    if (message.from !== p.fromNode) throw malformed(where, `the message claims to be from ${message.from}`);
-    messages[i] = { group: partitionId(group), message: fromProto(message) };
-  }
-  return { clusterToken: p.clusterToken, from: nodeId(p.fromNode), messages };
+  return batchFromFields(
+    p.clusterToken,
+    p.fromNode,
+    p.messages.map((m) => ({ group: m.group, message: m.message && messageFields(m.message) })),
+  );
 }
 
-// ---- helpers -------------------------------------------------------------------------------
-
-function toNumber(value: bigint, where: string, field: string): number {
-  const n = Number(value);
-  if (n > Number.MAX_SAFE_INTEGER) throw malformed(where, `${field} ${value} exceeds 2^53 - 1`);
-  return n;
+/** Terms and indexes as numbers: one above 2^53 - 1 stays above it, and is refused as such. */
+function messageFields(p: pb.RaftMessage): MessageFields {
+  return {
+    type: p.type,
+    from: p.from,
+    to: p.to,
+    term: Number(p.term),
+    lastLogIndex: Number(p.lastLogIndex),
+    lastLogTerm: Number(p.lastLogTerm),
+    transfer: p.transfer,
+    reject: p.reject,
+    prevIndex: Number(p.prevIndex),
+    prevTerm: Number(p.prevTerm),
+    entries: p.entries.map(entryFields),
+    commit: Number(p.commit),
+    index: Number(p.index),
+    hintIndex: Number(p.hintIndex),
+    hintTerm: Number(p.hintTerm),
+    readSeq: Number(p.readSeq),
+    snapshot: p.snapshot && {
+      index: Number(p.snapshot.index),
+      term: Number(p.snapshot.term),
+      config: p.snapshot.config && configFromProto(p.snapshot.config),
+    },
+    context: p.context,
+  };
 }
 
-function typeName(type: pb.MessageType): string {
-  return pb.MessageType[type] ?? `type ${type}`;
+function entryFields(p: pb.Entry): EntryFields {
+  return {
+    type: p.type,
+    term: Number(p.term),
+    index: Number(p.index),
+    data: p.data,
+    change: p.change && { type: p.change.type, node: p.change.node },
+    config: p.config && configFromProto(p.config),
+  };
 }
 
-function malformed(where: string, why: string): MalformedMessageError {
-  return new MalformedMessageError(`malformed ${where}: ${why}`);
+function configFromProto(p: pb.Config): Config {
+  return { voters: p.voters.map(nodeId), learners: p.learners.map(nodeId) };
 }

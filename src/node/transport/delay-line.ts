@@ -5,7 +5,7 @@
  * line, for the oldest held group.
  */
 
-import type { GroupMessage } from "./codec.js";
+import type { GroupMessage } from "./raft-fields.js";
 
 interface Held {
   readonly releaseAt: number;

@@ -7,11 +7,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { NodeId } from "../ids.js";
 import type { ClusterToken } from "./cluster-token.js";
-import { type GroupMessage, MalformedMessageError, type PeerBatch } from "./codec.js";
 import type { TransportCounters } from "./counters.js";
 import { DelayLine } from "./delay-line.js";
 import type { FaultRules } from "./faults.js";
 import type { LogFn } from "./peer-link.js";
+import { type GroupMessage, MalformedMessageError, type PeerBatch } from "./raft-fields.js";
 
 export interface InboundOptions {
   readonly self: NodeId;

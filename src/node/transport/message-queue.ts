@@ -6,7 +6,7 @@
  */
 
 import type { Message } from "../raft/types.js";
-import type { GroupMessage } from "./codec.js";
+import type { GroupMessage } from "./raft-fields.js";
 
 /** Fixed cost counted for every message (envelope, group id, protobuf framing). */
 const MESSAGE_OVERHEAD = 64;

@@ -29,12 +29,12 @@ import { createConnectTransport } from "@connectrpc/connect-node";
 import { Raft, type SnapshotAck, type SnapshotChunkSchema } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId } from "../ids.js";
 import { encodeBatch } from "./batch-wire.js";
-import type { GroupMessage } from "./codec.js";
 import type { PeerLinkStats, TransportCounters } from "./counters.js";
 import { DelayLine } from "./delay-line.js";
 import { MessageQueue } from "./message-queue.js";
 import { ENVELOPE_PREFIX, OutboundStream } from "./outbound-stream.js";
 import { PeerSession } from "./peer-session.js";
+import type { GroupMessage } from "./raft-fields.js";
 
 export type LogFn = (event: string, fields: Record<string, unknown>) => void;
 

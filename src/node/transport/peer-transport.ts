@@ -4,10 +4,11 @@
  * writes them, in order, on one long-lived tinyo.v1.Raft.Stream per peer.
  *
  * Outbound: one PeerLink per peer, created when setPeers() names the peer (queue, stream,
- * backoff; see peer-link.ts) over one HTTP/2 session. Inbound: fastStream() is the stream's
- * fast path (stream-handler.ts, which the node serves on node:http2 directly), routes()
- * registers connect-node's generic Stream, and Send (send-handler.ts), one batch per unary call,
- * for compatibility. All check the cluster token, decode and hand each batch to onMessages.
+ * backoff; see peer-link.ts) over one HTTP/2 session. Inbound: fastMethods() are the stream's
+ * and Send's fast paths (stream-handler.ts and send-handler.ts, which the node serves on
+ * node:http2 directly, decoding with batch-wire.ts), and routes() registers connect-node's
+ * generic Stream and Send (one batch per unary call, for compatibility), decoding protobuf-es
+ * objects with codec.ts. All check the cluster token, decode and hand each batch to onMessages.
  * Fault rules (admin.proto) drop or delay traffic in either direction, per peer.
  *
  * Snapshots travel apart (snapshot-stream.ts): sendSnapshot() streams one over Raft.SendSnapshot
@@ -17,11 +18,12 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
-import { type MessageBatch, Raft, type SendResponse } from "../../gen/tinyo/v1/raft_pb.js";
+import { Raft } from "../../gen/tinyo/v1/raft_pb.js";
 import type { NodeId, PartitionId } from "../ids.js";
-import type { FastClientStreamMethod } from "../service/fast-client-stream.js";
+import type { FastMethod, FastUnaryMethod } from "../service/fast-unary.js";
+import { decodeBatch } from "./batch-wire.js";
 import { ClusterToken } from "./cluster-token.js";
-import type { GroupMessage } from "./codec.js";
+import { batchFromProto } from "./codec.js";
 import { TransportCounters, type TransportStats } from "./counters.js";
 import {
   type Direction,
@@ -32,7 +34,8 @@ import {
 } from "./faults.js";
 import { createRefuse, type InboundOptions } from "./inbound.js";
 import { type LogFn, PeerLink } from "./peer-link.js";
-import { createSendHandler } from "./send-handler.js";
+import type { GroupMessage } from "./raft-fields.js";
+import { createSendHandler, type SendHandler } from "./send-handler.js";
 import {
   createSnapshotHandler,
   type OnSnapshot,
@@ -42,9 +45,14 @@ import {
 } from "./snapshot-stream.js";
 import { createFastStreamMethod, createStreamImpl } from "./stream-handler.js";
 
-export type { GroupMessage } from "./codec.js";
 export type { PeerLinkStats, TransportStats } from "./counters.js";
+
+const SEND_PATH = `/${Raft.typeName}/${Raft.method.send.name}`;
+/** SendResponse has no fields: its encoding is empty. */
+const EMPTY_RESPONSE = new Uint8Array(0);
+
 export type { FaultRule, FaultRuleInit, FaultVerdict } from "./faults.js";
+export type { GroupMessage } from "./raft-fields.js";
 export type { InboundSnapshot, OnSnapshot, SnapshotMessage, SnapshotReceipt } from "./snapshot-stream.js";
 
 /** A snapshot transfer refused before it started: no address for the peer, a drop fault, closing. */
@@ -89,9 +97,9 @@ export class PeerTransport {
   private readonly closingLinks = new Set<Promise<void>>();
   private readonly unroutableLogged = new Set<NodeId>();
   private readonly log: LogFn;
-  private readonly sendHandler: ReturnType<typeof createSendHandler>;
+  private readonly sendHandler: SendHandler;
   private readonly streamImpl: ReturnType<typeof createStreamImpl>;
-  private readonly fastStreamMethod: FastClientStreamMethod;
+  private readonly fastStreamMethod: FastMethod;
   private readonly snapshotHandler: ReturnType<typeof createSnapshotHandler> | undefined;
 
   constructor(private readonly options: PeerTransportOptions) {
@@ -225,21 +233,29 @@ export class PeerTransport {
   /** Registers tinyo.v1.Raft (Stream, Send, and SendSnapshot given onSnapshot) on a Connect router. */
   routes(router: ConnectRouter): void {
     const impl: Partial<ServiceImpl<typeof Raft>> = {
-      send: (request, context) => this.sendHandler(request, context.signal),
+      send: async (request, context) => {
+        await this.sendHandler(() => batchFromProto(request), context.signal);
+        return {};
+      },
       stream: this.streamImpl,
     };
     if (this.snapshotHandler) impl.sendSnapshot = this.snapshotHandler;
     router.service(Raft, impl);
   }
 
-  /** Raft.Stream on the node's fast path (service/fast-client-stream.ts), in front of routes(). */
-  fastStream(): FastClientStreamMethod {
-    return this.fastStreamMethod;
-  }
-
-  /** Serves one Raft.Send call (the node also serves it on its fast path: service/fast-unary.ts). */
-  handleSend(request: MessageBatch, signal: AbortSignal): Promise<Partial<SendResponse>> {
-    return this.sendHandler(request, signal);
+  /**
+   * Raft.Stream and Raft.Send on the node's fast path (service/fast-unary.ts), in front of
+   * routes(): the batches are decoded from the bytes (batch-wire.ts), without protobuf-es.
+   */
+  fastMethods(): FastMethod[] {
+    const send: FastUnaryMethod = {
+      path: SEND_PATH,
+      call: async (payload, context) => {
+        await this.sendHandler(() => decodeBatch(payload), context.signal);
+        return EMPTY_RESPONSE;
+      },
+    };
+    return [send, this.fastStreamMethod];
   }
 
   /** What the fault rules say about traffic with a peer. */

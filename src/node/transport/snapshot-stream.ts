@@ -27,10 +27,11 @@ import type { SnapshotAckSchema, SnapshotChunk, SnapshotChunkSchema } from "../.
 import { type NodeId, nodeId, type PartitionId, partitionId } from "../ids.js";
 import type { Message } from "../raft/types.js";
 import type { ClusterToken } from "./cluster-token.js";
-import { fromProto, MalformedMessageError, toProto } from "./codec.js";
+import { fromProto, toProto } from "./codec.js";
 import type { TransportCounters } from "./counters.js";
 import type { FaultRules } from "./faults.js";
 import type { LogFn } from "./peer-link.js";
+import { MalformedMessageError } from "./raft-fields.js";
 
 export type SnapshotMessage = Extract<Message, { type: "snapshot" }>;
 

@@ -17,8 +17,9 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import type { Raft } from "../../gen/tinyo/v1/raft_pb.js";
 import type { FastClientStreamMethod } from "../service/fast-client-stream.js";
 import { decodeBatch } from "./batch-wire.js";
-import { batchFromProto, MalformedMessageError, type PeerBatch } from "./codec.js";
+import { batchFromProto } from "./codec.js";
 import { type InboundOptions, InboundStream, type Refuse } from "./inbound.js";
+import { MalformedMessageError, type PeerBatch } from "./raft-fields.js";
 
 export const STREAM_PATH = "/tinyo.v1.Raft/Stream";
 

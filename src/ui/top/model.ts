@@ -80,7 +80,14 @@ export interface PartitionEntry {
   readonly lastLeaderTerm: number;
 }
 
-export type EventKind = "election" | "leader-change" | "leaderless" | "node-down" | "node-up" | "snapshot";
+export type EventKind =
+  | "election"
+  | "leader-change"
+  | "leaderless"
+  | "node-down"
+  | "node-up"
+  | "snapshot"
+  | "membership";
 
 export interface FeedEvent {
   /** Ascending from 1: a stable key while older events scroll away. */
@@ -106,8 +113,13 @@ export interface ClusterFigures {
 
 export interface TopState {
   readonly cluster: string;
-  /** By node id, ascending. */
+  /**
+   * By node id, ascending: the members, and removed nodes until their process is gone (a removed
+   * node still hands its replicas and leaderships over).
+   */
   readonly nodes: readonly NodeEntry[];
+  /** The member list (node ids, ascending), as the newest status that changed it says. */
+  readonly members: readonly number[];
   /** By partition id. */
   readonly partitions: readonly PartitionEntry[];
   readonly figures: ClusterFigures;
@@ -160,6 +172,11 @@ export function statusView(s: NodeStatus): StatusView {
   };
 }
 
+/** A node not heard from yet. */
+export function newNode(member: { readonly id: number; readonly address: string }): NodeEntry {
+  return { ...member, state: "UNREACHABLE", since: undefined, lastSeen: undefined, status: undefined };
+}
+
 /** The state before any node was heard from: members and partitions as the routing table gave them. */
 export function initialState(
   cluster: string,
@@ -168,9 +185,8 @@ export function initialState(
 ): TopState {
   return {
     cluster,
-    nodes: [...members]
-      .sort((a, b) => a.id - b.id)
-      .map((m) => ({ ...m, state: "UNREACHABLE", since: undefined, lastSeen: undefined, status: undefined })),
+    nodes: [...members].sort((a, b) => a.id - b.id).map(newNode),
+    members: members.map((m) => m.id).sort((a, b) => a - b),
     partitions: [...partitions]
       .sort((a, b) => a.id - b.id)
       .map((p) => ({

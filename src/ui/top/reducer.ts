@@ -1,8 +1,9 @@
 /**
  * The dashboard's reducer: a pure function from (state, what happened) to the next state. What
- * happened comes from the node watchers (a status, a failed or silent stream), the cluster
- * manager (a process paused or stopped) and the clock (one tick a second, for the latency
- * history). Events for the feed are derived here by comparing the state before and after.
+ * happened comes from the node watchers (a status, a failed or silent stream, a new member list,
+ * a removed node gone), the cluster manager (a process paused or stopped) and the clock (one tick
+ * a second, for the latency history). Events for the feed are derived here by comparing the
+ * state before and after.
  */
 
 import { clusterFigures } from "./cluster-figures.js";
@@ -11,6 +12,7 @@ import {
   HISTORY_POINTS,
   MAX_EVENTS,
   type NodeEntry,
+  newNode,
   type PartitionEntry,
   type Reachability,
   type StatusView,
@@ -29,17 +31,41 @@ export type TopAction =
       readonly node: number;
       readonly process: "running" | "paused" | "stopped";
     }
+  | {
+      /** The member list changed: nodes added are watched from now on, nodes removed until gone. */
+      readonly type: "members";
+      readonly at: number;
+      readonly members: readonly { readonly id: number; readonly address: string }[];
+      /** The partitions' replicas under the new list, when the routing table could be read. */
+      readonly partitions:
+        | readonly { readonly id: number; readonly replicas: readonly number[] }[]
+        | undefined;
+    }
+  /** A node no longer a member stopped answering: it is off the dashboard. */
+  | { readonly type: "gone"; readonly at: number; readonly node: number }
   | { readonly type: "tick"; readonly at: number };
+
+type NodeAction = Extract<TopAction, { type: "status" | "failed" | "silent" | "process" }>;
 
 export function reduce(state: TopState, action: TopAction): TopState {
   if (action.type === "tick") return { ...state, latency: sampleLatency(state, action.at) };
+  if (action.type === "members") return withMembers(state, action);
+  if (action.type === "gone") return withoutNode(state, action);
   const nodes = state.nodes.map((n) => (n.id === nodeOf(action) ? nextNode(n, action) : n));
   const partitions = resolvePartitions(state.partitions, nodes);
-  const events = [
+  return next(state, nodes, partitions, [
     ...nodeEvents(state.nodes, nodes, state.partitions, action.at),
     ...partitionEvents(state.partitions, partitions, nodes, action.at),
     ...snapshotEvents(state.nodes, action),
-  ];
+  ]);
+}
+
+function next(
+  state: TopState,
+  nodes: readonly NodeEntry[],
+  partitions: readonly PartitionEntry[],
+  events: readonly NewEvent[],
+): TopState {
   return {
     ...state,
     nodes,
@@ -49,11 +75,51 @@ export function reduce(state: TopState, action: TopAction): TopState {
   };
 }
 
-function nodeOf(action: Exclude<TopAction, { type: "tick" }>): number {
+/** A new member list: its new nodes appear (not heard from yet), the partitions take their new replicas. */
+function withMembers(state: TopState, action: Extract<TopAction, { type: "members" }>): TopState {
+  const ids = action.members.map((m) => m.id).sort((a, b) => a - b);
+  const events: NewEvent[] = [];
+  for (const m of action.members) {
+    if (state.members.includes(m.id)) continue;
+    events.push({
+      at: action.at,
+      kind: "membership",
+      text: `node ${m.id} joined the cluster (${m.address})`,
+    });
+  }
+  for (const id of state.members) {
+    if (ids.includes(id)) continue;
+    events.push({
+      at: action.at,
+      kind: "membership",
+      text: `node ${id} was removed from the cluster: its replicas move to the other nodes`,
+    });
+  }
+  const added = action.members.filter((m) => !state.nodes.some((n) => n.id === m.id)).map(newNode);
+  const nodes = [...state.nodes, ...added].sort((a, b) => a.id - b.id);
+  const replicas = new Map(action.partitions?.map((p) => [p.id, p.replicas]));
+  const partitions = resolvePartitions(
+    state.partitions.map((p) => ({ ...p, replicas: [...(replicas.get(p.id) ?? p.replicas)] })),
+    nodes,
+  );
+  return { ...next(state, nodes, partitions, events), members: ids };
+}
+
+function withoutNode(state: TopState, action: Extract<TopAction, { type: "gone" }>): TopState {
+  if (state.members.includes(action.node) || !state.nodes.some((n) => n.id === action.node)) return state;
+  const nodes = state.nodes.filter((n) => n.id !== action.node);
+  const partitions = resolvePartitions(state.partitions, nodes);
+  return next(state, nodes, partitions, [
+    { at: action.at, kind: "membership", text: `node ${action.node} left the cluster` },
+    ...partitionEvents(state.partitions, partitions, nodes, action.at),
+  ]);
+}
+
+function nodeOf(action: NodeAction): number {
   return action.type === "status" ? action.status.node : action.node;
 }
 
-function nextNode(node: NodeEntry, action: Exclude<TopAction, { type: "tick" }>): NodeEntry {
+function nextNode(node: NodeEntry, action: NodeAction): NodeEntry {
   const enter = (state: Reachability): NodeEntry =>
     node.state === state && node.since !== undefined ? node : { ...node, state, since: action.at };
   switch (action.type) {
@@ -178,10 +244,7 @@ function partitionEvents(
   return events;
 }
 
-function snapshotEvents(
-  before: readonly NodeEntry[],
-  action: Exclude<TopAction, { type: "tick" }>,
-): NewEvent[] {
+function snapshotEvents(before: readonly NodeEntry[], action: NodeAction): NewEvent[] {
   if (action.type !== "status") return [];
   const old = before.find((n) => n.id === action.status.node)?.status;
   if (!old) return [];

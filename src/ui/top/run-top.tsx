@@ -1,6 +1,7 @@
 /**
  * `tinyo top`: learns the members and partitions from any reachable node (Admin.Routes), then
- * watches every member and renders the dashboard until `q` (or SIGINT/SIGTERM). Full screen: the
+ * watches every member (and the nodes that join later: watch.ts) and renders the dashboard until
+ * `q` (or SIGINT/SIGTERM). Full screen: the
  * terminal's alternate screen, restored on exit. React's production build is chosen by the
  * command (NODE_ENV) before this module is loaded.
  */
@@ -12,7 +13,7 @@ import type { NodeControls } from "./controls.js";
 import { initialState } from "./model.js";
 import type { TopAction } from "./reducer.js";
 import { createTopStore } from "./store.js";
-import { watchNodes } from "./watch.js";
+import { watchCluster } from "./watch.js";
 
 const DISCOVERY_DEADLINE_MS = 30_000;
 const ALTERNATE_SCREEN_ON = "\u001b[?1049h\u001b[H";
@@ -52,7 +53,7 @@ export async function runTop(options: TopOptions): Promise<void> {
     ),
   );
   const stop = new AbortController();
-  const watching = watchNodes(members, store.dispatch, stop.signal);
+  const watching = watchCluster(members, store.dispatch, stop.signal);
   options.watchProcesses?.(store.dispatch, stop.signal);
   const ticker = setInterval(() => store.dispatch({ type: "tick", at: Date.now() }), 1000);
 

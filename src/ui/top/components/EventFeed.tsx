@@ -9,6 +9,7 @@ const COLORS: Record<EventKind, string | undefined> = {
   "node-down": "red",
   "node-up": "green",
   snapshot: "blue",
+  membership: "magenta",
 };
 
 /** The newest events that fit, newest last (like a log). */
