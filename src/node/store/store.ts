@@ -19,6 +19,7 @@ import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
 import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
 import { type SendSnapshot, SnapshotSender } from "./snapshot-sender.js";
 import { type GroupStatus, groupStatusOf, type StoreStats } from "./status.js";
+import { TickClock } from "./tick-clock.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -104,6 +105,8 @@ export class Store {
   private placement: Placement;
   private balanced: readonly NodeId[] | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Set at start: the ticks the groups are owed, from the monotonic clock. */
+  private clock: TickClock | undefined;
   private balanceTimer: NodeJS.Timeout | undefined;
   private moveTimer: NodeJS.Timeout | undefined;
   private handingOff = false;
@@ -210,6 +213,7 @@ export class Store {
   start(): void {
     if (this.timer) return;
     const tickMs = this.options.tickMs ?? 50;
+    this.clock = new TickClock(tickMs);
     this.timer = setInterval(() => this.tick(), tickMs);
     if (this.options.balancedLeaders) {
       this.balanceTimer = setInterval(
@@ -360,6 +364,17 @@ export class Store {
     return barrier;
   }
 
+  /**
+   * LEASE consistency: as readBarrier, but a leader that holds its lease answers at once (once
+   * its commit index is applied) without a heartbeat round. The ticks real time owes are
+   * delivered first, so that a leader back from a pause sees its lease expired.
+   */
+  leaseReadBarrier(partition: PartitionId): Promise<void> {
+    const group = this.group(partition);
+    this.tick();
+    return group.leaseReadBarrier() ?? this.readBarrier(partition);
+  }
+
   leaderOf(partition: PartitionId): NodeId | 0 {
     return this.groups.get(partition)?.raft.leader ?? 0;
   }
@@ -474,8 +489,14 @@ export class Store {
     return group;
   }
 
+  /** Delivers the ticks the clock owes (none before start, nor while a group installs a snapshot). */
   private tick(): void {
-    for (const group of this.groups.values()) if (!group.installing) group.raft.tick();
+    const owed = this.clock?.owed() ?? 0;
+    if (owed === 0) return;
+    for (const group of this.groups.values()) {
+      if (group.installing) continue;
+      for (let i = 0; i < owed; i++) group.raft.tick();
+    }
     this.schedule();
   }
 
