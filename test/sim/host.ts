@@ -173,8 +173,9 @@ export class SimHost {
 
   /**
    * One time unit of the host's clock: delivers the ticks it owes, as the node's store does from
-   * a monotonic clock, unless the process is busy (then they pile up) or paused; resumes a pause
-   * that is over.
+   * a monotonic clock on its timer, unless the process is busy (then they pile up until the
+   * timer runs, a message arrives or a lease read is decided) or paused; resumes a pause that
+   * is over.
    */
   clockStep(now: number): void {
     if (!this.node) return;
@@ -192,12 +193,17 @@ export class SimHost {
     this.catchUp();
   }
 
+  /** As the store does: the ticks owed first, so that a follower stamps contact on time. */
   deliver(message: Message): void {
-    if (this.paused) this.inbox.push(message);
-    else this.input((node) => node.step(message));
+    if (this.paused) {
+      this.inbox.push(message);
+      return;
+    }
+    this.catchUp();
+    this.input((node) => node.step(message));
   }
 
-  /** Delivers every tick the clock owes: before the lease check, and whenever the host is free. */
+  /** Delivers every tick the clock owes: before a message, a lease check, and when the host is free. */
   private catchUp(): void {
     const due = this.clock.due(this.env.now());
     while (this.node && this.ticked < due) {
@@ -206,17 +212,14 @@ export class SimHost {
     }
   }
 
-  /** Back from a pause: a client may ask at once; then the queued messages and the owed ticks, in either order. */
+  /** Back from a pause: a client may ask at once; then the queued messages (each after the owed ticks). */
   private resume(): void {
     this.pausedUntil = -1;
     this.note(`resume n${this.id}`);
     this.env.resumed(this);
     const inbox = this.inbox;
     this.inbox = [];
-    const ticksFirst = this.env.random.chance(0.5);
-    if (ticksFirst) this.catchUp();
-    for (const m of inbox) if (this.node) this.input((node) => node.step(m));
-    if (!ticksFirst) this.catchUp();
+    for (const m of inbox) this.deliver(m);
   }
 
   propose(payload: string): ProposeResult | undefined {

@@ -242,6 +242,10 @@ export class Store {
    */
   receive(messages: readonly GroupMessage[]): void {
     if (this.closedReason) return;
+    // A follower's hold on its vote counts from when it hears its leader (docs/raft.md, "Leader
+    // leases"): its tick count must not lag real time then, or the ticks delivered after would
+    // cut the hold short.
+    this.tick();
     for (const { group, message } of messages) {
       const g = this.groups.get(group);
       if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
@@ -267,6 +271,7 @@ export class Store {
       },
       isClosed: () => this.closedReason !== undefined,
       schedule: () => this.schedule(),
+      catchUpTicks: () => this.tick(),
       fail: (error) => this.fail(error),
       log: this.log,
     });
@@ -489,7 +494,11 @@ export class Store {
     return group;
   }
 
-  /** Delivers the ticks the clock owes (none before start, nor while a group installs a snapshot). */
+  /**
+   * Delivers the ticks the clock owes, before any message is stepped and any lease decided. A
+   * group installing a snapshot misses them for good: a clock that drops ticks is safe (it only
+   * holds a vote longer), one that delivers them late is not (see receive).
+   */
   private tick(): void {
     const owed = this.clock?.owed() ?? 0;
     if (owed === 0) return;
