@@ -193,13 +193,14 @@ export class SimHost {
     this.catchUp();
   }
 
-  /** As the store does: the ticks owed first, so that a follower stamps contact on time. */
+  /** As the store does: the ticks owed before a leader's message, so that a follower stamps contact on time. */
   deliver(message: Message): void {
     if (this.paused) {
       this.inbox.push(message);
       return;
     }
-    this.catchUp();
+    if (message.type === "append" || message.type === "heartbeat" || message.type === "snapshot")
+      this.catchUp();
     this.input((node) => node.step(message));
   }
 

@@ -214,7 +214,8 @@ export class Store {
     if (this.timer) return;
     const tickMs = this.options.tickMs ?? 50;
     this.clock = new TickClock(tickMs);
-    this.timer = setInterval(() => this.tick(), tickMs);
+    // After the I/O of this loop turn: messages that queued during a stall go in first (receive).
+    this.timer = setInterval(() => setImmediate(() => this.tick()), tickMs);
     if (this.options.balancedLeaders) {
       this.balanceTimer = setInterval(
         () => this.balanceLeaders(),
@@ -244,14 +245,20 @@ export class Store {
     if (this.closedReason) return;
     // A follower's hold on its vote counts from when it hears its leader (docs/raft.md, "Leader
     // leases"): its tick count must not lag real time then, or the ticks delivered after would
-    // cut the hold short.
+    // cut the hold short. So the ticks owed go in before a leader's messages; answers go in
+    // before the ticks, so that a leader back from a stall sees the acknowledgements that
+    // queued meanwhile before its timers run (else it would fall back to probing pipelines
+    // that were fine, or fail check-quorum).
+    for (const m of messages) if (!stampsLeaderContact(m.message)) this.step(m);
     this.tick();
-    for (const { group, message } of messages) {
-      const g = this.groups.get(group);
-      if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
-      else if (!g) void this.adopt(group);
-    }
+    for (const m of messages) if (stampsLeaderContact(m.message)) this.step(m);
     this.schedule();
+  }
+
+  private step({ group, message }: GroupMessage): void {
+    const g = this.groups.get(group);
+    if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
+    else if (!g) void this.adopt(group);
   }
 
   /**
@@ -500,6 +507,7 @@ export class Store {
    * holds a vote longer), one that delivers them late is not (see receive).
    */
   private tick(): void {
+    if (this.closedReason) return;
     const owed = this.clock?.owed() ?? 0;
     if (owed === 0) return;
     for (const group of this.groups.values()) {
@@ -645,4 +653,9 @@ export class Store {
       );
     }
   }
+}
+
+/** Messages only a leader sends, which a follower takes as hearing from its leader. */
+function stampsLeaderContact(message: Message): boolean {
+  return message.type === "append" || message.type === "heartbeat" || message.type === "snapshot";
 }
