@@ -52,6 +52,9 @@ describe("membership changes", () => {
   it("a new leader makes no change before it has committed an entry of its term", () => {
     const net = new Network([1, 2, 3]);
     net.hold = (m) => m.type === "appendResp";
+    // The voters are past the hold that follows a start; the candidate's timeout is longer.
+    net.tick(2, ELECTION);
+    net.tick(3, ELECTION);
     net.tick(1, 2 * ELECTION);
     expect(net.get(1).role).toBe("leader");
     expect(net.get(1).proposeConfChange({ type: "addLearner", node: nodeId(4) })).toEqual({

@@ -6,6 +6,7 @@
  */
 import { nodeId } from "../../src/node/ids.js";
 import type { Config, Entry, NodeId } from "../../src/node/raft/types.js";
+import type { HostClock } from "./clock.js";
 import { Disk } from "./disk.js";
 import { type HostEnv, SimHost } from "./host.js";
 import { StateMachine } from "./state-machine.js";
@@ -14,8 +15,6 @@ const NO_MEMBERS: Config = { voters: [], learners: [] };
 
 export class Cluster {
   readonly hosts = new Map<NodeId, SimHost>();
-  /** Which time unit within a tick each host ticks at, so that members do not move in lockstep. */
-  readonly tickOffset = new Map<NodeId, number>();
   readonly retired = new Set<NodeId>();
   committedConfig: Config;
   private committedConfigIndex = 0;
@@ -23,7 +22,8 @@ export class Cluster {
   constructor(
     private readonly env: HostEnv,
     initialVoters: number,
-    private readonly offsetOf: () => number,
+    /** A new host's clock: its own rate and phase. */
+    private readonly clockOf: () => HostClock,
   ) {
     const voters = Array.from({ length: initialVoters }, (_, i) => nodeId(i + 1));
     this.committedConfig = { voters, learners: [] };
@@ -31,9 +31,13 @@ export class Cluster {
   }
 
   private add(id: NodeId, config: Config): SimHost {
-    const host = new SimHost(id, new Disk(config, StateMachine.empty().serialize()), this.env);
+    const host = new SimHost(
+      id,
+      new Disk(config, StateMachine.empty().serialize()),
+      this.env,
+      this.clockOf(),
+    );
     this.hosts.set(id, host);
-    this.tickOffset.set(id, this.offsetOf());
     host.start();
     return host;
   }
@@ -47,6 +51,11 @@ export class Cluster {
     return [...this.hosts.values()].filter((h) => h.alive);
   }
 
+  /** Live and not paused: the members a client gets an answer from now. */
+  get responsive(): SimHost[] {
+    return this.live.filter((h) => !h.paused);
+  }
+
   /** The leader with the highest term among live members: where an up-to-date client would go. */
   leader(): SimHost | undefined {
     let best: SimHost | undefined;
@@ -57,9 +66,9 @@ export class Cluster {
     return best;
   }
 
-  /** Every live member that believes it leads (a deposed one may not know yet). */
+  /** Every responsive member that believes it leads (a deposed one may not know yet). */
   claimedLeaders(): SimHost[] {
-    return this.live.filter((h) => h.raft?.role === "leader");
+    return this.responsive.filter((h) => h.raft?.role === "leader");
   }
 
   /** Records a conf change seen applied; returns the members it removed, if it is the newest. */

@@ -58,8 +58,9 @@ export class Faults {
     this.network.heal();
     for (const host of this.cluster.hosts.values()) {
       if (!host.alive && !this.cluster.retired.has(host.id)) host.start();
+      else if (host.paused) host.pause(this.now());
     }
-    this.trace.note(this.now(), "calm: network healed, crashed members restarted");
+    this.trace.note(this.now(), "calm: network healed, crashed members restarted, paused ones resume");
   }
 
   /** One tick's chance of a new fault. */
@@ -72,6 +73,15 @@ export class Faults {
       if (victim) this.crash(victim);
     }
     if (r.chance(this.scenario.faults.partition)) this.partition();
+    if (r.chance(this.scenario.faults.pause)) {
+      // Mostly the leader: a leader stopped past its lease, back with a client asking it at once.
+      const leader = this.cluster.leader();
+      const victim = leader && r.chance(0.6) ? leader : this.pickLive();
+      if (victim && !victim.paused) {
+        victim.pause(this.now() + r.between(1, 4 * this.scenario.core.electionTicks) * TICK);
+        this.stats.pauses++;
+      }
+    }
   }
 
   /** Runs the scheduled actions that are due. */

@@ -23,8 +23,10 @@ import type {
 } from "../../src/node/raft/types.js";
 import { sendableBeforePersist } from "../../src/node/raft/types.js";
 import { type Checker, PropertyViolation } from "./checker.js";
+import type { HostClock } from "./clock.js";
 import type { Disk } from "./disk.js";
 import { memberRandomSource, type Random } from "./random.js";
+import { TICK } from "./scenario.js";
 import { encodePayload, StateMachine } from "./state-machine.js";
 import type { Stats } from "./stats.js";
 import type { Trace } from "./trace.js";
@@ -49,11 +51,15 @@ export interface HostEnv {
   readonly compactEvery: number;
   /** Chance that persisting a ready takes a while, during which the core keeps stepping. */
   readonly asyncPersistChance: number;
+  /** Per tick that falls due, chance that the host is too busy to deliver it for a while. */
+  readonly busyChance: number;
   now(): number;
   send(message: Message): void;
   leaderElected(host: SimHost): void;
   leaderCommitted(host: SimHost): void;
   confApplied(host: SimHost, entry: Entry): void;
+  /** A paused host resumes, before it handles anything: a client may ask it at once. */
+  resumed(host: SimHost): void;
 }
 
 export class SimHost {
@@ -80,17 +86,39 @@ export class SimHost {
    * this member's disk and nowhere else).
    */
   crashBeforeSend = false;
+  /** Ticks delivered to the current core; its clock owes the difference to `clock.due`. */
+  private ticked = 0;
+  /** The process is too busy to deliver ticks until then (its event loop is blocked). */
+  private busyUntil = 0;
+  /** The process is stopped (SIGSTOP) until then: messages queue up, nothing ticks. */
+  private pausedUntil = -1;
+  private inbox: Message[] = [];
 
   constructor(
     readonly id: NodeId,
     readonly disk: Disk,
     private readonly env: HostEnv,
+    readonly clock: HostClock,
   ) {
     this.sm = StateMachine.restore(disk.snapshot.data);
   }
 
   get alive(): boolean {
     return this.node !== undefined;
+  }
+
+  get paused(): boolean {
+    return this.pausedUntil >= 0;
+  }
+
+  /**
+   * Stops the process until `until` (as `tinyo pause` does): it neither ticks nor handles
+   * messages. On a paused host it moves the end of the pause.
+   */
+  pause(until: number): void {
+    if (!this.node) return;
+    this.pausedUntil = until;
+    this.note(`pause n${this.id} until ${until}`);
   }
 
   /** The live core, for the workload's and the liveness check's introspection. */
@@ -114,6 +142,7 @@ export class SimHost {
     this.reads.clear();
     this.waiting = [];
     this.persisting = undefined;
+    this.ticked = this.clock.due(this.env.now());
     this.env.checker.stateRestored(this.id, state.applied, this.sm);
     this.role = node.role;
     this.term = node.term;
@@ -131,6 +160,8 @@ export class SimHost {
     this.disk.loseUnwritten();
     if (this.role === "leader") this.env.checker.leaderGone(this.id);
     this.node = undefined;
+    this.pausedUntil = -1;
+    this.inbox = [];
     this.persisting = undefined;
     this.proposals.clear();
     for (const context of this.reads) this.env.checker.readAbandoned(context);
@@ -143,12 +174,56 @@ export class SimHost {
 
   // --- inputs (each is followed by observing the core and handling its ready) ----------------
 
-  tick(): void {
-    this.input((node) => node.tick());
+  /**
+   * One time unit of the host's clock: delivers the ticks it owes, as the node's store does from
+   * a monotonic clock on its timer, unless the process is busy (then they pile up until the
+   * timer runs, a message arrives or a lease read is decided) or paused; resumes a pause that
+   * is over.
+   */
+  clockStep(now: number): void {
+    if (!this.node) return;
+    if (this.paused) {
+      if (now < this.pausedUntil) return;
+      this.resume();
+      if (!this.node) return;
+    }
+    const due = this.clock.due(now);
+    if (due === this.ticked || now < this.busyUntil) return;
+    if (this.env.random.chance(this.env.busyChance)) {
+      this.busyUntil = now + this.env.random.between(1, 3 * TICK);
+      return;
+    }
+    this.catchUp();
   }
 
+  /** As the store does: the ticks owed before a leader's message, so that a follower stamps contact on time. */
   deliver(message: Message): void {
+    if (this.paused) {
+      this.inbox.push(message);
+      return;
+    }
+    if (message.type === "append" || message.type === "heartbeat" || message.type === "snapshot")
+      this.catchUp();
     this.input((node) => node.step(message));
+  }
+
+  /** Delivers every tick the clock owes: before a message, a lease check, and when the host is free. */
+  private catchUp(): void {
+    const due = this.clock.due(this.env.now());
+    while (this.node && this.ticked < due) {
+      this.ticked++;
+      this.input((node) => node.tick());
+    }
+  }
+
+  /** Back from a pause: a client may ask at once; then the queued messages (each after the owed ticks). */
+  private resume(): void {
+    this.pausedUntil = -1;
+    this.note(`resume n${this.id}`);
+    this.env.resumed(this);
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const m of inbox) this.deliver(m);
   }
 
   propose(payload: string): ProposeResult | undefined {
@@ -179,6 +254,24 @@ export class SimHost {
     else this.env.checker.readAbandoned(context);
     if (result) this.note(`read ${context} at n${this.id}: ${describeResult(result)}`);
     return result;
+  }
+
+  /**
+   * A LEASE read, as the node's store serves one: the owed ticks first (a leader back from a
+   * pause must see its lease expired), then at the commit index from the leader's lease, or
+   * else a ReadIndex round.
+   */
+  leaseRead(context: string): RequestResult | undefined {
+    if (!this.node || this.paused) return undefined;
+    this.catchUp();
+    const index = this.node?.leaseRead();
+    if (index === undefined) return this.readIndex(context);
+    this.env.checker.readRequested(this.id, context);
+    this.env.stats.leaseReads++;
+    this.note(`lease read ${context} at n${this.id}: index ${index}`);
+    this.waiting.push({ context, index });
+    this.serveReads();
+    return { ok: true };
   }
 
   transferLeader(target: NodeId): RequestResult | undefined {

@@ -12,10 +12,14 @@
  *   their log every few applied entries, so lagging members catch up by snapshot.
  * - The network drops, delays (reorders) and duplicates messages, and partitions the members:
  *   random splits, an isolated leader, majority/minority, one-way links, a broken pair.
- * - Members crash (losing all but their disk, the state machine reverts to the snapshot) and
- *   restart; new leaders are sometimes struck right after their election, after accepting a
+ * - Members pause (SIGSTOP), and crash (losing all but their disk, the state machine reverts
+ *   to the snapshot) and restart; new leaders are sometimes struck right after their election, after accepting a
  *   write or after advancing their commit index (the histories of Raft's Figure 8).
- * - Clients write unique payloads, read with ReadIndex (also from deposed leaders), transfer
+ * - Each member's clock runs at its own rate (within a skew drawn per seed) and phase; its host
+ *   delivers the ticks the clock says are due, except while busy (they pile up and come at
+ *   once) or paused (a stopped process: messages queue up too); see clock.ts and host.ts.
+ * - Clients write unique payloads, read with ReadIndex or LEASE (also from deposed leaders, and
+ *   from a leader the moment it resumes from a pause), transfer
  *   leadership and change membership one step at a time (add a learner, promote it, remove a
  *   voter or the leader, never below 3 voters).
  * - The core's options are drawn per seed: pre-vote, check-quorum, in-flight window, entries
@@ -37,7 +41,7 @@
  * A violation prints the seed, the property, a detail and the last 60 events. To replay one:
  *   npm run sim -- --from SEED --seeds 1 --verbose     (every event as it happens)
  * --variant runs a deliberately broken member instead (staleVotes, commitOldTerms,
- * readWithoutHeartbeat; see variants.ts) to show that the checks catch it.
+ * readWithoutHeartbeat, leaseForever; see variants.ts) to show that the checks catch it.
  * Exit status: 0 without violations, 1 with some, 2 for bad flags.
  */
 import { availableParallelism } from "node:os";
@@ -121,7 +125,8 @@ function describeStats(stats: Stats, seeds: number, busyMs: number): string {
   const avg = (n: number): string => (n / seeds).toFixed(1);
   return (
     `sim: ${(busyMs / seeds).toFixed(1)} ms per seed (one thread); per seed on average ${avg(stats.ticks)} ticks, ` +
-    `${avg(stats.acknowledged)} writes acknowledged (${avg(stats.lost)} lost), ${avg(stats.readsServed)} reads served, ` +
+    `${avg(stats.acknowledged)} writes acknowledged (${avg(stats.lost)} lost), ${avg(stats.readsServed)} reads served ` +
+    `(${avg(stats.leaseReads)} from a lease), ${avg(stats.pauses)} pauses, ` +
     `${avg(stats.confChanges)} conf changes, ${avg(stats.transfers)} transfers, ${avg(stats.crashes)} crashes, ` +
     `${avg(stats.partitions)} partitions, ${avg(stats.elections)} elections, ${avg(stats.snapshotsSent)} snapshots sent, ` +
     `${avg(stats.messages)} messages (${avg(stats.dropped)} dropped)`

@@ -21,17 +21,23 @@ export interface Scenario {
   readonly storm: Weather;
   readonly compactEvery: number;
   readonly asyncPersistChance: number;
+  /** Per tick that falls due, chance that a host is busy for up to 3 ticks (its ticks pile up). */
+  readonly busyChance: number;
+  /** Each host's clock runs at a rate within this fraction of the global one. */
+  readonly clockSkew: number;
   /** Ticks of storms and calms before the final calm. */
   readonly chaosTicks: number;
   /** Per tick, during storms and calms alike. */
   readonly clients: {
     readonly propose: number;
     readonly read: number;
+    /** Of the reads, the share sent with LEASE consistency (the rest: ReadIndex). */
+    readonly lease: number;
     readonly transfer: number;
     readonly conf: number;
   };
   /** Per tick, during storms only. */
-  readonly faults: { readonly crash: number; readonly partition: number };
+  readonly faults: { readonly crash: number; readonly partition: number; readonly pause: number };
   /** Reactions to what the cluster just did, which random faults alone would rarely line up. */
   readonly triggers: {
     /** A new leader crashes within a few round trips: leaves entries of its term on a minority. */
@@ -72,9 +78,11 @@ export function drawScenario(seed: number, overrides: ScenarioOverrides = {}): S
     },
     compactEvery: r.pick([3, 5, 10, 20, 50]),
     asyncPersistChance: r.pick([0, 0, 0.1, 0.3, 0.6]),
+    busyChance: r.pick([0, 0.01, 0.05]),
+    clockSkew: r.pick([0, 0.005, 0.02]),
     chaosTicks: 1000,
-    clients: { propose: 0.5, read: 0.35, transfer: 0.01, conf: 0.02 },
-    faults: { crash: 0.012, partition: 0.015 },
+    clients: { propose: 0.5, read: 0.35, lease: 0.5, transfer: 0.01, conf: 0.02 },
+    faults: { crash: 0.012, partition: 0.015, pause: 0.01 },
     triggers: { crashNewLeader: 0.1, isolateNewLeader: 0.1, crashAfterPropose: 0.02, crashAfterCommit: 0.03 },
   };
 }

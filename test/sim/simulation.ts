@@ -8,6 +8,7 @@
 import { RaftNode } from "../../src/node/raft/raft.js";
 import type { Entry, Message, NodeId } from "../../src/node/raft/types.js";
 import { type AppliedView, Checker, type DurableLog, type Property, PropertyViolation } from "./checker.js";
+import { HostClock } from "./clock.js";
 import { Cluster } from "./cluster.js";
 import { Faults } from "./faults.js";
 import type { HostEnv, MemberFactory, SimHost } from "./host.js";
@@ -92,14 +93,21 @@ class Simulation {
       core: scenario.core,
       compactEvery: scenario.compactEvery,
       asyncPersistChance: scenario.asyncPersistChance,
+      busyChance: scenario.busyChance,
       now: () => this.time,
       send: (m) => this.send(m),
       leaderElected: (h) => this.faults.leaderElected(h),
       leaderCommitted: (h) => this.faults.leaderCommitted(h),
       confApplied: (h, e) => this.confApplied(h, e),
+      resumed: (h) => this.workload.resumed(h),
     };
     this.trace.note(0, describeScenario(scenario));
-    this.cluster = new Cluster(env, scenario.nodes, () => this.random.int(TICK));
+    const skew = scenario.clockSkew;
+    this.cluster = new Cluster(
+      env,
+      scenario.nodes,
+      () => new HostClock(1 - skew + 2 * skew * this.random.float(), this.random.int(TICK)),
+    );
     this.faults = new Faults(
       scenario,
       this.cluster,
@@ -211,13 +219,10 @@ class Simulation {
   /** Runs time units up to `until` (excluded); clients act once per tick when `clients` is set. */
   private advance(until: number, clients: boolean): void {
     const hosts = this.cluster.hosts;
-    const offsets = this.cluster.tickOffset;
     for (; this.time < until; this.time++) {
       const t = this.time;
       const phase = t % TICK;
-      for (const host of hosts.values()) {
-        if (host.alive && offsets.get(host.id) === phase) host.tick();
-      }
+      for (const host of hosts.values()) host.clockStep(t);
       const due = this.network.takeDue(t);
       for (const m of due) this.deliver(m);
       for (const host of hosts.values()) host.poll(t);
@@ -310,6 +315,6 @@ function describeScenario(s: Scenario): string {
     `scenario seed=${s.seed} nodes=${s.nodes} election=${c.electionTicks} heartbeat=${c.heartbeatTicks} ` +
     `preVote=${c.preVote} checkQuorum=${c.checkQuorum} maxInflight=${c.maxInflight ?? "default"} ` +
     `maxEntries=${c.maxEntriesPerAppend ?? "default"} drop=${s.storm.drop} dup=${s.storm.duplicate} ` +
-    `delay=${s.storm.delay}x${s.storm.maxDelay} compactEvery=${s.compactEvery} asyncPersist=${s.asyncPersistChance}`
+    `delay=${s.storm.delay}x${s.storm.maxDelay} compactEvery=${s.compactEvery} asyncPersist=${s.asyncPersistChance} busy=${s.busyChance} skew=${s.clockSkew}`
   );
 }

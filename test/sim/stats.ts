@@ -7,9 +7,12 @@ export interface Stats {
   refusals: Record<string, number>;
   reads: number;
   readsServed: number;
+  /** Reads a leader served from its lease, without a heartbeat round. */
+  leaseReads: number;
   transfers: number;
   confChanges: number;
   crashes: number;
+  pauses: number;
   partitions: number;
   elections: number;
   snapshotsSent: number;
@@ -27,9 +30,11 @@ export function emptyStats(): Stats {
     refusals: {},
     reads: 0,
     readsServed: 0,
+    leaseReads: 0,
     transfers: 0,
     confChanges: 0,
     crashes: 0,
+    pauses: 0,
     partitions: 0,
     elections: 0,
     snapshotsSent: 0,

@@ -27,10 +27,18 @@ class ReadsWithoutHeartbeat extends RaftNode {
   }
 }
 
+/** Serves lease reads whenever it leads, as if a lease never ran out (no clock, no quorum). */
+class LeasesForever extends RaftNode {
+  protected override holdsLease(): boolean {
+    return true;
+  }
+}
+
 export const variants = {
   staleVotes: (options, state) => new GrantsStaleVotes(options, state),
   commitOldTerms: (options, state) => new CommitsOldTerms(options, state),
   readWithoutHeartbeat: (options, state) => new ReadsWithoutHeartbeat(options, state),
+  leaseForever: (options, state) => new LeasesForever(options, state),
 } satisfies Record<string, MemberFactory>;
 
 export type VariantName = keyof typeof variants;

@@ -1,5 +1,5 @@
 /**
- * The clients: unique writes, ReadIndex reads, leader transfers and membership changes, aimed
+ * The clients: unique writes, ReadIndex and LEASE reads, leader transfers and membership changes, aimed
  * sometimes at the real leader, sometimes at a member that only believes it leads, sometimes
  * at anyone (so that refusals, forwarding and stale leaders all get exercised).
  */
@@ -43,7 +43,7 @@ export class Workload {
   private write(): void {
     const r = this.random;
     const target = r.chance(0.7) ? this.cluster.leader() : this.anyLive();
-    if (!target) return;
+    if (!target || target.paused) return;
     if (target.raft?.role === "leader") this.beforeWrite(target);
     const result = target.propose(this.nextPayload("w"));
     if (!result) return;
@@ -62,9 +62,19 @@ export class Workload {
         : roll < 0.7 && claimed.length > 0
           ? r.pick(claimed)
           : this.anyLive();
-    if (!target) return;
+    if (!target || target.paused) return;
+    this.askRead(target, r.chance(this.scenario.clients.lease));
+  }
+
+  /** A paused member comes back: a client with a stale routing cache may ask it at once. */
+  resumed(host: SimHost): void {
+    if (host.raft?.role === "leader" && this.random.chance(0.5)) this.askRead(host, true);
+  }
+
+  private askRead(target: SimHost, lease: boolean): void {
     this.reads++;
-    const result = target.readIndex(`r${this.scenario.seed}-${this.reads}`);
+    const context = `${lease ? "l" : "r"}${this.scenario.seed}-${this.reads}`;
+    const result = lease ? target.leaseRead(context) : target.readIndex(context);
     if (!result) return;
     this.stats.reads++;
     this.count(result);
@@ -73,7 +83,7 @@ export class Workload {
   private transfer(): void {
     const leader = this.cluster.leader();
     const node = leader?.raft;
-    if (!leader || !node) return;
+    if (!leader || !node || leader.paused) return;
     const others = node.config.voters.filter((v) => v !== leader.id);
     if (others.length === 0) return;
     // Now and then a target that is not a voter, which the core must refuse.
@@ -90,7 +100,7 @@ export class Workload {
   private changeMembership(): void {
     const leader = this.cluster.leader();
     const node = leader?.raft;
-    if (!leader || !node) return;
+    if (!leader || !node || leader.paused) return;
     const r = this.random;
     const { voters, learners } = node.config;
     const choices: ConfChange[] = [];
@@ -122,7 +132,7 @@ export class Workload {
   }
 
   private anyLive(): SimHost | undefined {
-    const live = this.cluster.live;
+    const live = this.cluster.responsive;
     return live.length > 0 ? this.random.pick(live) : undefined;
   }
 

@@ -1,7 +1,7 @@
 import { applyConfChange } from "./conf-change.js";
+import { HeartbeatRounds, type PendingRead } from "./heartbeat-rounds.js";
 import { tallyVotes } from "./quorum.js";
 import { RaftInvariantError, RaftLog } from "./raft-log.js";
-import { type PendingRead, ReadRounds } from "./read-rounds.js";
 import { type Outgoing, Replication } from "./replication.js";
 import type {
   ConfChange,
@@ -29,6 +29,11 @@ export { applyConfChange };
 const EMPTY = new Uint8Array(0);
 /** At most this many committed entries in one ready, so that applying stays incremental. */
 const MAX_COMMITTED_PER_READY = 4096;
+/**
+ * A lease ends this many ticks short of an election timeout after the round that gave it: one
+ * for where within a tick each process's clock stands, one for the skew between their clocks.
+ */
+const LEASE_MARGIN_TICKS = 2;
 
 /**
  * One member of one Raft group, as a deterministic state machine in the style of etcd-io/raft:
@@ -55,6 +60,15 @@ export class RaftNode {
   private readonly raftLog: RaftLog;
 
   private electionElapsed = 0;
+  /** Ticks since this member started: the clock of leases (the host ticks it with real time). */
+  private ticks = 0;
+  /**
+   * The tick at which a leader was last heard from (0, the start, until one is): a voter that
+   * restarted forgot when it last heard one, so it assumes it just did (see holdsVote).
+   */
+  private leaderContact = 0;
+  /** This leader sent TimeoutNow in its term: its voters may now skip their lease, so must it. */
+  private leaseForfeited = false;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private votes = new Map<NodeId, boolean>();
@@ -63,7 +77,7 @@ export class RaftNode {
   private leadTransferee: NodeId | 0 = 0;
   /** Index of the newest conf change this leader proposed; another waits until it commits. */
   private pendingConfIndex = 0;
-  private readonly readRounds = new ReadRounds();
+  private readonly rounds = new HeartbeatRounds();
   /** ReadIndex requests received before this leader committed an entry of its term. */
   private readsAwaitingCommit: PendingRead[] = [];
   /** Reads were recorded since the last ready: one heartbeat round at the next ready confirms them all. */
@@ -156,6 +170,7 @@ export class RaftNode {
   // --- inputs --------------------------------------------------------------------------------
 
   tick(): void {
+    this.ticks++;
     if (this.currentRole === "leader") this.tickLeader();
     else this.tickElection();
   }
@@ -198,6 +213,18 @@ export class RaftNode {
     return { ok: true };
   }
 
+  /**
+   * A read that this leader may serve from its lease, without a heartbeat round: the index the
+   * host must have applied before reading (the commit index now). Undefined when it may not
+   * (not the leader, no lease, no entry of its term committed yet): use readIndex then. The
+   * host must have delivered every tick that real time owes before asking (see holdsLease).
+   */
+  leaseRead(): number | undefined {
+    if (this.currentRole !== "leader") return undefined;
+    if (this.raftLog.term(this.raftLog.committed) !== this.currentTerm) return undefined;
+    return this.holdsLease() ? this.raftLog.committed : undefined;
+  }
+
   transferLeader(target: NodeId): RequestResult {
     if (this.currentRole !== "leader") return { ok: false, reason: "notLeader", leader: this.lead };
     if (target === this.id || target === this.leadTransferee) return { ok: true };
@@ -212,8 +239,7 @@ export class RaftNode {
     // The transfer must finish within one election timeout, or it is abandoned (see tickLeader).
     this.electionElapsed = 0;
     const replication = this.replication as Replication;
-    if (replication.get(target)?.match === this.raftLog.lastIndex())
-      this.send({ type: "timeoutNow", to: target });
+    if (replication.get(target)?.match === this.raftLog.lastIndex()) this.sendTimeoutNow(target);
     else replication.sendAppend(target, false);
     return { ok: true };
   }
@@ -230,12 +256,9 @@ export class RaftNode {
 
   step(m: Message): void {
     if (m.term > this.currentTerm) {
-      if (m.type === "preVote" || m.type === "vote") {
-        // Leader stickiness: while we hear from a live leader, a member that merely timed out
-        // (say, one coming back from a partition) must not depose it.
-        const inLease = this.checkQuorum && this.lead !== 0 && this.electionElapsed < this.electionTicks;
-        if (inLease && !m.transfer) return;
-      }
+      // Leader stickiness, which leader leases rest on: while we hear from a live leader, a
+      // member that merely timed out (say, one coming back from a partition) must not depose it.
+      if ((m.type === "preVote" || m.type === "vote") && !m.transfer && this.holdsVote()) return;
       if (m.type === "preVote" || (m.type === "preVoteResp" && !m.reject)) {
         // A pre-vote changes no term: neither the request nor a grant of it.
       } else if (m.type === "append" || m.type === "heartbeat" || m.type === "snapshot") {
@@ -295,7 +318,7 @@ export class RaftNode {
     if (this.replication?.broadcastDue) this.replication.broadcast(true);
     if (this.readRoundDue) {
       this.readRoundDue = false;
-      this.replication?.sendHeartbeatsForRead(this.readRounds.latestSeq());
+      this.replication?.sendHeartbeatsForRead(this.nextRound());
     }
     const hs = this.hardState();
     const rd: Ready = {
@@ -348,8 +371,32 @@ export class RaftNode {
       this.releaseRead(read);
       return;
     }
-    this.readRounds.start(read);
+    this.rounds.start(read);
     this.readRoundDue = true;
+  }
+
+  /**
+   * Leader lease: a quorum acknowledged a round that left at tick s, and each of them refuses
+   * other candidates until an election timeout after it heard that round (holdsVote), on a
+   * clock that never runs ahead of real time; so no other leader can exist before s +
+   * electionTicks on ours, which real time never outruns either once the host delivered the
+   * ticks it owes. Less a margin. A transfer lets voters skip the check: it ends the lease.
+   */
+  protected holdsLease(): boolean {
+    if (!this.checkQuorum || this.leaseForfeited) return false;
+    const since = this.rounds.quorumTick(this.raftLog.config().voters, this.id, this.ticks);
+    return this.ticks < since + this.electionTicks - LEASE_MARGIN_TICKS;
+  }
+
+  /**
+   * The other half of the lease (and of check-quorum's stickiness): a member that heard from a
+   * leader within an election timeout ignores candidates, and so does a leader. A member that
+   * just started counts as having just heard from one: it may have acknowledged a round that
+   * gave a lease before it restarted.
+   */
+  protected holdsVote(): boolean {
+    if (!this.checkQuorum) return false;
+    return this.currentRole === "leader" || this.ticks - this.leaderContact < this.electionTicks;
   }
 
   protected releaseRead(read: PendingRead): void {
@@ -391,6 +438,7 @@ export class RaftNode {
   private becomeLeader(): void {
     this.currentRole = "leader";
     this.lead = this.id;
+    this.leaseForfeited = false;
     this.resetElectionTimer();
     this.replication = new Replication(this.id, this.raftLog, (m) => this.send(m), {
       maxInflight: this.maxInflight,
@@ -408,7 +456,7 @@ export class RaftNode {
 
   private leaveLeadership(): void {
     if (this.currentRole !== "leader") return;
-    for (const read of [...this.readRounds.reset(), ...this.readsAwaitingCommit]) {
+    for (const read of [...this.rounds.reset(), ...this.readsAwaitingCommit]) {
       if (read.from !== this.id) {
         this.send({ type: "readIndexResp", to: read.from, context: read.context, index: 0 });
       }
@@ -451,8 +499,13 @@ export class RaftNode {
     replication.tickSnapshots(2 * this.electionTicks);
     if (this.heartbeatElapsed >= this.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      replication.sendHeartbeats(this.readRounds.latestSeq());
+      replication.sendHeartbeats(this.nextRound());
     }
+  }
+
+  /** A heartbeat round leaves now: its sequence, recorded with the current tick. */
+  private nextRound(): number {
+    return this.rounds.send(this.ticks, this.ticks - this.electionTicks);
   }
 
   private campaign(kind: "preVote" | "vote", transfer: boolean): void {
@@ -535,17 +588,20 @@ export class RaftNode {
     switch (m.type) {
       case "append":
         this.electionElapsed = 0;
+        this.leaderContact = this.ticks;
         this.lead = m.from;
         this.handleAppend(m);
         return;
       case "heartbeat":
         this.electionElapsed = 0;
+        this.leaderContact = this.ticks;
         this.lead = m.from;
         this.raftLog.commitTo(Math.min(m.commit, this.raftLog.lastIndex()));
         this.send({ type: "heartbeatResp", to: m.from, readSeq: m.readSeq });
         return;
       case "snapshot":
         this.electionElapsed = 0;
+        this.leaderContact = this.ticks;
         this.lead = m.from;
         this.handleSnapshot(m.snapshot, m.from);
         return;
@@ -571,14 +627,14 @@ export class RaftNode {
         if (replication.onAppendResponse(m)) {
           this.maybeCommit();
           if (m.from === this.leadTransferee && replication.get(m.from)?.match === this.raftLog.lastIndex()) {
-            this.send({ type: "timeoutNow", to: m.from });
+            this.sendTimeoutNow(m.from);
           }
         }
         return;
       case "heartbeatResp": {
         replication.onHeartbeatResponse(m.from);
         if (m.readSeq > 0) {
-          for (const read of this.readRounds.ack(m.from, m.readSeq, this.raftLog.config().voters, this.id)) {
+          for (const read of this.rounds.ack(m.from, m.readSeq, this.raftLog.config().voters, this.id)) {
             this.releaseRead(read);
           }
         }
@@ -678,9 +734,7 @@ export class RaftNode {
     if (!this.isPromotable() && this.raftLog.lastConfIndex() <= this.raftLog.committed) {
       replication.broadcast(true);
       const successor = replication.mostCaughtUp(this.raftLog.config().voters);
-      if (successor && successor.match === this.raftLog.lastIndex()) {
-        this.send({ type: "timeoutNow", to: successor.member });
-      }
+      if (successor && successor.match === this.raftLog.lastIndex()) this.sendTimeoutNow(successor.member);
       this.becomeFollower(this.currentTerm, 0);
     }
   }
@@ -712,6 +766,11 @@ export class RaftNode {
     if (this.currentRole !== "leader") return { ok: false, reason: "notLeader", leader: this.lead };
     if (this.leadTransferee !== 0) return { ok: false, reason: "transferring", leader: this.leadTransferee };
     return undefined;
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.leaseForfeited = true;
+    this.send({ type: "timeoutNow", to });
   }
 
   private send(m: Outgoing): void {

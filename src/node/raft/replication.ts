@@ -125,7 +125,8 @@ export class Replication {
     return true;
   }
 
-  sendHeartbeats(readSeq: number): void {
+  /** A periodic round: heartbeats carrying the round's sequence `round`. */
+  sendHeartbeats(round: number): void {
     const last = this.log.lastIndex();
     for (const [to, pr] of this.progress) {
       if (to === this.self) continue;
@@ -134,12 +135,13 @@ export class Replication {
       if (pr.state === "replicate" && pr.match < last && pr.match === pr.matchAtLastHeartbeat)
         pr.becomeProbe();
       pr.matchAtLastHeartbeat = pr.match;
-      this.sendHeartbeat(to, readSeq);
+      this.sendHeartbeat(to, round);
     }
   }
 
-  sendHeartbeatsForRead(readSeq: number): void {
-    for (const to of this.progress.keys()) if (to !== this.self) this.sendHeartbeat(to, readSeq);
+  /** A round for ReadIndex reads waiting on one: heartbeats only, no flow-control side effects. */
+  sendHeartbeatsForRead(round: number): void {
+    for (const to of this.progress.keys()) if (to !== this.self) this.sendHeartbeat(to, round);
   }
 
   /** A snapshot that got lost would otherwise stall its follower forever. */
@@ -180,10 +182,10 @@ export class Replication {
     if (pr.match < this.log.lastIndex()) this.sendAppend(from, false);
   }
 
-  private sendHeartbeat(to: NodeId, readSeq: number): void {
+  private sendHeartbeat(to: NodeId, round: number): void {
     const pr = this.progress.get(to) as Progress;
     // Never let a heartbeat commit past what the follower is known to hold.
     const commit = Math.min(pr.match, this.log.committed);
-    this.send({ type: "heartbeat", to, commit, readSeq });
+    this.send({ type: "heartbeat", to, commit, readSeq: round });
   }
 }

@@ -92,7 +92,11 @@ export type Message =
   | (Envelope & {
       readonly type: "heartbeat";
       readonly commit: number;
-      /** Sequence of the newest ReadIndex round this heartbeat confirms, 0 for none. */
+      /**
+       * Sequence of this heartbeat's round, echoed in the answer: a quorum of answers confirms
+       * the ReadIndex reads recorded before the round and renews the leader lease
+       * (heartbeat-rounds.ts). The name is the wire's, from when only reads used it.
+       */
       readonly readSeq: number;
     })
   | (Envelope & { readonly type: "heartbeatResp"; readonly readSeq: number })

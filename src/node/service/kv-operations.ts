@@ -11,9 +11,10 @@
  * Responses are protobuf-es messages built as plain objects (no create() per request), so that
  * the Batch stream's hand-written codec and connect-node both take them.
  *
- * Consistency: LINEARIZABLE (the default) and LEASE both take the ReadIndex barrier: leases are
- * not implemented yet, so LEASE is as strong as LINEARIZABLE and as costly. STALE reads the
- * replica's applied state without a barrier.
+ * Consistency: LINEARIZABLE (the default) takes the ReadIndex barrier (a heartbeat round).
+ * LEASE is as strong on a leader that holds its lease (docs/raft.md, "Leader leases"): it reads
+ * at its commit index without a round; a follower, or a leader without a lease, takes the
+ * ReadIndex barrier. STALE reads the replica's applied state without a barrier.
  */
 
 import { create } from "@bufbuild/protobuf";
@@ -109,6 +110,13 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
     return { header: header(partition, index), existed };
   };
 
+  /** Waits until reading this replica is as consistent as asked. */
+  const readBarrier = async (partition: PartitionId, consistency: Consistency): Promise<void> => {
+    if (consistency === Consistency.STALE) return;
+    if (consistency === Consistency.LEASE) await d.store.leaseReadBarrier(partition);
+    else await d.store.readBarrier(partition);
+  };
+
   /** Remembers the leader named by a forwarded answer. */
   const learn = <R extends { header?: ResponseHeader }>(response: R): R => {
     const h = response.header;
@@ -168,7 +176,7 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         return d.routing.read(
           d.routing.route(partition, context),
           async (): Promise<GetResponse> => {
-            if (request.consistency !== Consistency.STALE) await d.store.readBarrier(partition);
+            await readBarrier(partition, request.consistency);
             const index = d.stateMachine.appliedIndex(partition);
             const value = await d.stateMachine.get(partition, request.key);
             return {
@@ -190,7 +198,7 @@ export function createKvOperations(d: KvServiceDeps): KvOperations {
         return d.routing.read(
           d.routing.route(partition, context),
           async () => {
-            if (request.consistency !== Consistency.STALE) await d.store.readBarrier(partition);
+            await readBarrier(partition, request.consistency);
             const index = d.stateMachine.appliedIndex(partition);
             const range = scanRange(request);
             if (range === undefined) return create(ScanResponseSchema, { header: header(partition, index) });

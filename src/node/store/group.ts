@@ -102,6 +102,21 @@ export class Group {
     return new Promise((resolve, reject) => this.readRequests.set(context, { resolve, reject }));
   }
 
+  /**
+   * A read served from the leader's lease: resolves once the commit index is applied here
+   * (usually at once). Undefined when this member may not (see RaftNode.leaseRead): take
+   * readBarrier then.
+   */
+  leaseReadBarrier(): Promise<void> | undefined {
+    const index = this.raft.leaseRead();
+    if (index === undefined) return undefined;
+    if (index <= this.applied) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.confirmedReads.push({ index, waiter: { resolve, reject } });
+      this.confirmedReads.sort((a, b) => a.index - b.index);
+    });
+  }
+
   /** Records the leader a ready reported; true when it differs from the one before. */
   noteLeader(leader: NodeId | 0, now: number): boolean {
     const changed = leader !== this.knownLeader;

@@ -46,6 +46,8 @@ export interface ReceiverHost {
   cycleDone(): Promise<void>;
   isClosed(): boolean;
   schedule(): void;
+  /** Delivers the ticks real time owes; before stepping a message (see Store.receive). */
+  catchUpTicks(): void;
   fail(error: Error): void;
   log(event: string, fields: Record<string, unknown>): void;
 }
@@ -70,6 +72,7 @@ export async function receiveSnapshot(
   const meta = message.snapshot.meta;
   const skip = (decision: Decision): SnapshotReceipt => {
     if (decision === "step") {
+      host.catchUpTicks();
       raft.step(message);
       host.schedule();
     }
@@ -94,6 +97,7 @@ export async function receiveSnapshot(
       }
       throw error;
     }
+    host.catchUpTicks();
     raft.step(message);
     if (raft.snapshotMeta.index !== meta.index) {
       host.fail(new Error(`partition ${partition}: the core did not restore the installed snapshot`));

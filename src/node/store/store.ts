@@ -19,6 +19,7 @@ import type { ReplicatedStateMachine } from "./replicated-state-machine.js";
 import { type InboundSnapshot, receiveSnapshot, type SnapshotReceipt } from "./snapshot-receiver.js";
 import { type SendSnapshot, SnapshotSender } from "./snapshot-sender.js";
 import { type GroupStatus, groupStatusOf, type StoreStats } from "./status.js";
+import { TickClock } from "./tick-clock.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -105,6 +106,8 @@ export class Store {
   private placement: Placement;
   private balanced: readonly NodeId[] | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Set at start: the ticks the groups are owed, from the monotonic clock. */
+  private clock: TickClock | undefined;
   private balanceTimer: NodeJS.Timeout | undefined;
   private moveTimer: NodeJS.Timeout | undefined;
   private handingOff = false;
@@ -211,7 +214,9 @@ export class Store {
   start(): void {
     if (this.timer) return;
     const tickMs = this.options.tickMs ?? 50;
-    this.timer = setInterval(() => this.tick(), tickMs);
+    this.clock = new TickClock(tickMs);
+    // After the I/O of this loop turn: messages that queued during a stall go in first (receive).
+    this.timer = setInterval(() => setImmediate(() => this.tick()), tickMs);
     if (this.options.balancedLeaders) {
       this.balanceTimer = setInterval(
         () => this.balanceLeaders(),
@@ -239,12 +244,22 @@ export class Store {
    */
   receive(messages: readonly GroupMessage[]): void {
     if (this.closedReason) return;
-    for (const { group, message } of messages) {
-      const g = this.groups.get(group);
-      if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
-      else if (!g) void this.adopt(group);
-    }
+    // A follower's hold on its vote counts from when it hears its leader (docs/raft.md, "Leader
+    // leases"): its tick count must not lag real time then, or the ticks delivered after would
+    // cut the hold short. So the ticks owed go in before a leader's messages; answers go in
+    // before the ticks, so that a leader back from a stall sees the acknowledgements that
+    // queued meanwhile before its timers run (else it would fall back to probing pipelines
+    // that were fine, or fail check-quorum).
+    for (const m of messages) if (!stampsLeaderContact(m.message)) this.step(m);
+    this.tick();
+    for (const m of messages) if (stampsLeaderContact(m.message)) this.step(m);
     this.schedule();
+  }
+
+  private step({ group, message }: GroupMessage): void {
+    const g = this.groups.get(group);
+    if (g && !g.installing && message.type !== "snapshot") g.raft.step(message);
+    else if (!g) void this.adopt(group);
   }
 
   /**
@@ -264,6 +279,7 @@ export class Store {
       },
       isClosed: () => this.closedReason !== undefined,
       schedule: () => this.schedule(),
+      catchUpTicks: () => this.tick(),
       fail: (error) => this.fail(error),
       log: this.log,
     });
@@ -362,6 +378,17 @@ export class Store {
     const barrier = this.group(partition).readBarrier();
     this.schedule();
     return barrier;
+  }
+
+  /**
+   * LEASE consistency: as readBarrier, but a leader that holds its lease answers at once (once
+   * its commit index is applied) without a heartbeat round. The ticks real time owes are
+   * delivered first, so that a leader back from a pause sees its lease expired.
+   */
+  leaseReadBarrier(partition: PartitionId): Promise<void> {
+    const group = this.group(partition);
+    this.tick();
+    return group.leaseReadBarrier() ?? this.readBarrier(partition);
   }
 
   leaderOf(partition: PartitionId): NodeId | 0 {
@@ -478,8 +505,19 @@ export class Store {
     return group;
   }
 
+  /**
+   * Delivers the ticks the clock owes, before any message is stepped and any lease decided. A
+   * group installing a snapshot misses them for good: a clock that drops ticks is safe (it only
+   * holds a vote longer), one that delivers them late is not (see receive).
+   */
   private tick(): void {
-    for (const group of this.groups.values()) if (!group.installing) group.raft.tick();
+    if (this.closedReason) return;
+    const owed = this.clock?.owed() ?? 0;
+    if (owed === 0) return;
+    for (const group of this.groups.values()) {
+      if (group.installing) continue;
+      for (let i = 0; i < owed; i++) group.raft.tick();
+    }
     this.schedule();
   }
 
@@ -622,4 +660,9 @@ export class Store {
       );
     }
   }
+}
+
+/** Messages only a leader sends, which a follower takes as hearing from its leader. */
+function stampsLeaderContact(message: Message): boolean {
+  return message.type === "append" || message.type === "heartbeat" || message.type === "snapshot";
 }
