@@ -8,8 +8,10 @@
  * differs, each system's lightest: tinyo's own client over KV.Batch streams (leader-direct),
  * etcd's gRPC API over a minimal node:http2 gRPC client (bench/etcd/light-grpc-client.ts; or
  * @grpc/grpc-js with --etcd-client grpc-js, which costs the generator much more CPU per call).
- * The generator's CPU is printed per run, so that a saturated generator shows. Every process started here is stopped at the end (SIGTERM, then
- * SIGKILL), also on failure. Printed, never asserted.
+ * The generator's CPU is printed per run, so that a saturated generator shows. Before the
+ * rounds, tinyo's leaders are balanced and each system gets 3 s of unmeasured warm-up load.
+ * Every process started here is stopped at the end (SIGTERM, then SIGKILL), also on failure.
+ * Printed, never asserted.
  */
 
 import { execFileSync } from "node:child_process";
@@ -81,7 +83,9 @@ const samples = new Map<string, Sample[]>();
 try {
   tinyo.startAll();
   etcd = await EtcdCluster.start(values.etcd);
-  await tinyo.waitForLeaders(120_000);
+  // Measure the cluster as it runs, not as it starts: leaders spread by the balancer (until
+  // then one node may lead most partitions).
+  await tinyo.waitForBalancedLeaders(120_000);
   const etcdReady = new EtcdTarget(etcd.endpoints, etcdClient);
   await waitUntil(() => etcdReady.put(new TextEncoder().encode("bench-ready"), new Uint8Array(1)), 60_000);
   await etcdReady.close();
@@ -90,6 +94,21 @@ try {
     system === "tinyo"
       ? new TinyoTarget({ endpoints: tinyo.endpoints, consistency: Consistency.LINEARIZABLE, mode: "stream" })
       : new EtcdTarget((etcd as EtcdCluster).endpoints, etcdClient);
+
+  // A warm-up per system, not counted: the first seconds of a fresh process (JIT, caches,
+  // connections) would otherwise weigh on round 1 of whichever system goes first.
+  for (const system of ["tinyo", "etcd"] as const) {
+    const t = target(system);
+    if (t instanceof TinyoTarget) await t.prepare();
+    await runLoad(t, {
+      clients: 50,
+      durationMs: 3000,
+      valueSize: 100,
+      keys: 10_000,
+      mix: parseMix("put=1,get=1"),
+    });
+    await t.close();
+  }
 
   for (let round = 0; round < rounds; round++) {
     for (const workload of WORKLOADS) {
