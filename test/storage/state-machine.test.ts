@@ -195,6 +195,37 @@ describe("StateMachine: apply, get, scan", () => {
   });
 });
 
+describe("StateMachine: gets of one turn share a read batch", () => {
+  it("answers each of many concurrent gets with its own key's value, across partitions", async () => {
+    const sm = await openSm(await tempDir());
+    await applyAll(
+      sm,
+      P1,
+      Array.from({ length: 50 }, (_, i) => put(`k${i}`, `p1-${i}`)),
+    );
+    await applyAll(
+      sm,
+      P2,
+      Array.from({ length: 50 }, (_, i) => put(`k${i}`, `p2-${i}`)),
+    );
+    const asked = Array.from({ length: 150 }, (_, i) => ({
+      partition: i % 2 === 0 ? P1 : P2,
+      key: `k${i % 75}`,
+    }));
+    const got = await Promise.all(asked.map(({ partition, key }) => sm.get(partition, text(key))));
+    got.forEach((value, i) => {
+      const { partition, key } = asked[i] as (typeof asked)[number];
+      const n = Number(key.slice(1));
+      expect(str(value), `${key} in ${partition}`).toBe(
+        n < 50 ? `${partition === P1 ? "p1" : "p2"}-${n}` : undefined,
+      );
+    });
+    // A get of a later turn sees a write applied in between.
+    await applyAll(sm, P1, [put("k0", "new")]);
+    expect(str(await sm.get(P1, text("k0")))).toBe("new");
+  });
+});
+
 describe("StateMachine: applied index and restarts", () => {
   it("stores the applied index with the data, and keeps both across a reopen", async () => {
     let sm = await openSm(await tempDir());
