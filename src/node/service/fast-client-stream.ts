@@ -20,7 +20,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
-import { connectTimeoutOf, grpcTimeoutOf, headersOf, MAX_FAST_REQUEST_BYTES } from "./fast-unary.js";
+import { EnvelopeReader } from "./envelope-reader.js";
+import { connectTimeoutOf, grpcTimeoutOf, headersOf } from "./fast-unary.js";
 
 export interface ClientStreamCall {
   readonly requestHeader: Headers;
@@ -61,7 +62,6 @@ export function clientStreamProtocolOf(req: Http2ServerRequest): Protocol | unde
 }
 
 const FLAG_COMPRESSED = 0b01;
-const EMPTY = Buffer.alloc(0);
 
 export function serveClientStream(
   method: FastClientStreamMethod,
@@ -123,33 +123,15 @@ export function serveClientStream(
     return;
   }
 
-  // Envelopes: 1 flag byte, 4 length bytes (big endian), the message. A message spanning
-  // several chunks is gathered without copying until it is complete (one concat then).
-  let buf: Buffer = EMPTY;
-  let parts: Buffer[] = [];
-  let partsLength = 0;
-  let needed = 0;
+  const envelopes = new EnvelopeReader();
   req.on("data", (chunk: Buffer) => {
     if (done) return;
-    if (needed > 0) {
-      parts.push(chunk);
-      partsLength += chunk.length;
-      if (partsLength < needed) return;
-      buf = Buffer.concat(parts, partsLength);
-      parts = [];
-      partsLength = 0;
-      needed = 0;
-    } else buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+    if (!envelopes.push(chunk)) return;
     try {
-      while (buf.length >= 5 && !done) {
-        const flags = buf[0] as number;
-        const length = buf.readUInt32BE(1);
-        if (length > MAX_FAST_REQUEST_BYTES) {
-          throw new ConnectError(
-            `a message is larger than ${MAX_FAST_REQUEST_BYTES} bytes`,
-            Code.ResourceExhausted,
-          );
-        }
+      while (!done) {
+        const envelope = envelopes.next();
+        if (envelope === undefined) break;
+        const { flags, message } = envelope;
         if (flags !== 0) {
           throw new ConnectError(
             flags & FLAG_COMPRESSED
@@ -158,17 +140,7 @@ export function serveClientStream(
             Code.InvalidArgument,
           );
         }
-        if (buf.length < 5 + length) {
-          // Wait for the rest of this message.
-          needed = 5 + length;
-          parts = [buf];
-          partsLength = buf.length;
-          buf = EMPTY;
-          return;
-        }
-        const payload = buf.subarray(5, 5 + length);
-        buf = buf.subarray(5 + length);
-        (handler as ClientStreamHandler).message(payload);
+        (handler as ClientStreamHandler).message(message);
       }
     } catch (error) {
       fail(ConnectError.from(error));
@@ -176,7 +148,7 @@ export function serveClientStream(
   });
   req.once("end", () => {
     if (done) return;
-    if (buf.length > 0 || needed > 0) {
+    if (envelopes.holdsPartial) {
       fail(new ConnectError("the stream ended in the middle of a message", Code.InvalidArgument));
       return;
     }

@@ -30,10 +30,11 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import * as http2 from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
-import { connectTimeoutOf, grpcTimeoutOf, headersOf, MAX_FAST_REQUEST_BYTES } from "./fast-unary.js";
+import { ENVELOPE_BYTES, EnvelopeReader } from "./envelope-reader.js";
+import { connectTimeoutOf, grpcTimeoutOf, headersOf } from "./fast-unary.js";
 
 /** The bytes an answer leaves in front of its message, for the envelope. */
-export const ENVELOPE_BYTES = 5;
+export { ENVELOPE_BYTES };
 
 export interface UnorderedStreamCall {
   readonly requestHeader: Headers;
@@ -76,8 +77,6 @@ export function unorderedStreamProtocolOf(req: Http2ServerRequest): Protocol | u
   return undefined;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 export function serveUnorderedStream(
   method: FastUnorderedStreamMethod,
   protocol: Protocol,
@@ -102,12 +101,7 @@ export function serveUnorderedStream(
   /** The answers of that write, still counted in progress. */
   let undrained = 0;
 
-  // Envelopes: 1 flag byte, 4 length bytes (big endian), the message. A message spanning
-  // several chunks is gathered without copying until it is complete (one concat then).
-  let buf: Buffer = EMPTY;
-  let parts: Buffer[] = [];
-  let partsLength = 0;
-  let needed = 0;
+  const envelopes = new EnvelopeReader();
 
   const finish = (error: ConnectError | undefined) => {
     if (done) return;
@@ -193,15 +187,10 @@ export function serveUnorderedStream(
   /** Starts the complete requests buffered, up to the bound; pauses or resumes reading; ends. */
   const pump = () => {
     try {
-      while (!done && inProgress < maxInProgress && buf.length >= ENVELOPE_BYTES) {
-        const flags = buf[0] as number;
-        const length = buf.readUInt32BE(1);
-        if (length > MAX_FAST_REQUEST_BYTES) {
-          throw new ConnectError(
-            `a message is larger than ${MAX_FAST_REQUEST_BYTES} bytes`,
-            Code.ResourceExhausted,
-          );
-        }
+      while (!done && inProgress < maxInProgress) {
+        const envelope = envelopes.next();
+        if (envelope === undefined) break;
+        const { flags, message } = envelope;
         if (flags !== 0) {
           // As connect-node answers.
           throw flags & 0b01
@@ -211,18 +200,8 @@ export function serveUnorderedStream(
               )
             : new ConnectError(`protocol error: a message with flags ${flags}`, Code.InvalidArgument);
         }
-        if (buf.length < ENVELOPE_BYTES + length) {
-          // Wait for the rest of this message.
-          needed = ENVELOPE_BYTES + length;
-          parts = [buf];
-          partsLength = buf.length;
-          buf = EMPTY;
-          break;
-        }
-        const payload = buf.subarray(ENVELOPE_BYTES, ENVELOPE_BYTES + length);
-        buf = buf.subarray(ENVELOPE_BYTES + length);
         inProgress++;
-        answer(payload).then(answered, fail);
+        answer(message).then(answered, fail);
       }
     } catch (error) {
       fail(error);
@@ -236,7 +215,7 @@ export function serveUnorderedStream(
     }
     // Past the end, once the requests read are answered: done, or a message was cut short.
     if (halfClosed && inProgress === 0) {
-      if (buf.length > 0 || needed > 0) {
+      if (envelopes.holdsPartial) {
         fail(new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument));
       } else finish(undefined);
     }
@@ -244,16 +223,7 @@ export function serveUnorderedStream(
 
   req.on("data", (chunk: Buffer) => {
     if (done) return;
-    if (needed > 0) {
-      parts.push(chunk);
-      partsLength += chunk.length;
-      if (partsLength < needed) return;
-      buf = Buffer.concat(parts, partsLength);
-      parts = [];
-      partsLength = 0;
-      needed = 0;
-    } else buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    pump();
+    if (envelopes.push(chunk)) pump();
   });
   req.once("end", () => {
     halfClosed = true;
