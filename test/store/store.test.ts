@@ -50,9 +50,12 @@ describe("Store", () => {
     const p = partitionId(0);
     const leader = cluster.store(p);
     const follower = [...cluster.members.values()].find((m) => m !== leader) as Member;
+    // A follower learns its leader from the leader's first message, which may still be on its way.
+    const leaderId = leader.store.leaderOf(p);
+    await until(() => follower.store.leaderOf(p) === leaderId, 10_000, "the follower to learn its leader");
     await expect(follower.store.propose(p, put("x", "y"))).rejects.toMatchObject({
       name: "NotLeaderError",
-      leader: leader.store.leaderOf(p),
+      leader: leaderId,
     });
   });
 
