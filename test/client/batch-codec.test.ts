@@ -31,26 +31,9 @@ import {
   BatchResponseSchema,
   Consistency,
 } from "../../src/gen/tinyo/v1/kv_pb.js";
+import { SeededGen } from "../seeded-gen.js";
 
-/** mulberry32: a small seeded generator. */
-class Gen {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-  pick<T>(values: readonly T[]): T {
-    return values[this.int(values.length)] as T;
-  }
+class Gen extends SeededGen {
   u32(): number {
     return this.pick([
       0,
@@ -82,11 +65,6 @@ class Gen {
       2n ** 64n - 1n,
       (BigInt(this.int(2 ** 32)) << 32n) | BigInt(this.int(2 ** 32)),
     ]);
-  }
-  bytes(max: number): Uint8Array {
-    const out = new Uint8Array(this.int(max + 1));
-    for (let i = 0; i < out.length; i++) out[i] = this.int(256);
-    return out;
   }
   string(): string {
     const parts = ["", "a", "é", "日本", "😀", "\ud800", "\udc00x", "\ufeff", "no leader", "\u0000"];

@@ -16,33 +16,9 @@ import {
   MalformedMessageError,
   type PeerBatch,
 } from "../../src/node/transport/raft-fields.js";
+import { SeededGen } from "../seeded-gen.js";
 
-/** mulberry32: a small seeded generator. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class Gen {
-  readonly next: () => number;
-  constructor(seed: number) {
-    this.next = random(seed);
-  }
-  int(max: number): number {
-    return Math.floor(this.next() * max);
-  }
-  pick<T>(values: readonly T[]): T {
-    return values[this.int(values.length)] as T;
-  }
-  bool(): boolean {
-    return this.next() < 0.5;
-  }
+class Gen extends SeededGen {
   /** Zero, small, around varint boundaries, or up to 2^53 - 1. */
   u64(): number {
     switch (this.int(5)) {
@@ -66,16 +42,11 @@ class Gen {
       case 3:
         return Number.MAX_SAFE_INTEGER - this.int(3);
       default:
-        return Math.floor(this.next() * Number.MAX_SAFE_INTEGER);
+        return Math.floor(this.float() * Number.MAX_SAFE_INTEGER);
     }
   }
   node(): NodeId {
     return nodeId(1 + (this.bool() ? this.int(9) : this.int(2 ** 32 - 1)));
-  }
-  bytes(max: number): Uint8Array {
-    const out = new Uint8Array(this.int(max + 1));
-    for (let i = 0; i < out.length; i++) out[i] = this.int(256);
-    return out;
   }
   text(): string {
     const alphabet = ["a", "z", "0", "-", "é", "λ", "漢", "😀", "\u0000", " "];
